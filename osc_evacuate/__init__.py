@@ -1,0 +1,1 @@
+"""osc-evacuate: evacuate servers off a failed compute host, with proof."""

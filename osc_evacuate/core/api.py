@@ -1,0 +1,56 @@
+"""The compute API the core needs, as a Protocol (see nova.py for Nova's)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from osc_evacuate.core.microversion import Microversion, VersionRange
+from osc_evacuate.core.models import ComputeService, Migration, Server
+
+
+@dataclasses.dataclass(frozen=True)
+class EvacuateResponse:
+    request_id: str | None
+    admin_pass: str | None = dataclasses.field(default=None, repr=False)
+
+
+class ComputeAPI(Protocol):
+    """Every call raises errors.ComputeAPIError when Nova says no."""
+
+    def version_range(self) -> VersionRange: ...
+
+    def compute_services(
+        self, host: str | None = None
+    ) -> list[ComputeService]: ...
+
+    def servers_on_host(self, host: str) -> list[Server]:
+        """Every server on host, all projects, every page."""
+        ...
+
+    def servers_changed_since(self, since: str) -> list[Server]:
+        """Every server (all projects) updated at or after since."""
+        ...
+
+    def get_server(self, server_id: str) -> Server | None:
+        """The server, or None when there is no such server."""
+        ...
+
+    def find_servers(self, name: str) -> list[Server]:
+        """Servers named exactly name, across projects when allowed."""
+        ...
+
+    def evacuate(
+        self, server_id: str, version: Microversion, body: dict[str, object]
+    ) -> EvacuateResponse: ...
+
+    def evacuation_migrations(
+        self,
+        source_host: str | None = None,
+        instance_uuid: str | None = None,
+        changes_since: str | None = None,
+    ) -> list[Migration]:
+        """Evacuation records; changes_since is a hint (from 2.59)."""
+        ...
+
+    def stop_server(self, server_id: str) -> None: ...

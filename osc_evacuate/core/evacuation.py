@@ -1,0 +1,240 @@
+"""The two jobs: evacuate a failed host, or one server."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+from collections.abc import Callable, Sequence
+
+from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.clock import (
+    Clock,
+    SystemClock,
+    nova_time,
+    parse_nova_time,
+    utc_now,
+)
+from osc_evacuate.core.errors import NotFound, Refused, UsageError
+from osc_evacuate.core.microversion import Microversion, mv
+from osc_evacuate.core.models import (
+    ComputeService,
+    EvacuateOptions,
+    Server,
+    TargetState,
+)
+from osc_evacuate.core.outcome import Result, ServerOutcome
+from osc_evacuate.core.plan import (
+    already_evacuated_row,
+    evacuated_since,
+    plan_servers,
+)
+from osc_evacuate.core.rules import choose_microversion, evacuate_body
+from osc_evacuate.core.submit import (
+    DEFAULT_MAX_PARALLEL,
+    Submission,
+    submit_all,
+    submit_one,
+)
+from osc_evacuate.core.waiter import Poller, WaitPolicy
+
+# Client and Nova clocks differ; polls look this far further back.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+STOPS_ITSELF = mv("2.95")
+
+ProgressCallback = Callable[[Sequence[ServerOutcome]], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    options: EvacuateOptions
+    pinned: Microversion | None = None
+    wait: WaitPolicy | None = None  # None: submit and return
+    max_parallel: int = DEFAULT_MAX_PARALLEL
+
+
+@dataclasses.dataclass
+class Report:
+    source_host: str | None
+    microversion: Microversion
+    rows: list[ServerOutcome]
+    polls: int = 0
+
+    def count(self, result: Result) -> int:
+        return sum(row.result is result for row in self.rows)
+
+
+def evacuate_host(
+    api: ComputeAPI,
+    host: str,
+    request: Request,
+    clock: Clock | None = None,
+    on_progress: ProgressCallback = lambda rows: None,
+) -> Report:
+    clock = clock or SystemClock()
+    version = _choose(api, request, "--target-host")
+    service = find_compute_service(api, host)
+    _refuse_if_up(service)
+    _check_target(api, request.options.host, host)
+    on_host = api.servers_on_host(host)
+    migrations = api.evacuation_migrations(source_host=host)
+    rows = plan_servers(on_host, migrations, request.options.target_state)
+    outage = (
+        parse_nova_time(service.updated_at) if service.updated_at else None
+    )
+    done = evacuated_since(migrations, {s.id for s in on_host}, outage)
+    if done:
+        oldest = min(parse_nova_time(m.created_at) for m in done.values())
+        changed = {
+            s.id: s
+            for s in api.servers_changed_since(nova_time(oldest - CLOCK_SKEW))
+        }
+        rows += [
+            already_evacuated_row(changed[uuid], mig)
+            for uuid, mig in done.items()
+            if uuid in changed
+        ]
+    return _run(api, host, rows, version, request, clock, on_progress)
+
+
+def evacuate_server(
+    api: ComputeAPI,
+    name_or_id: str,
+    request: Request,
+    clock: Clock | None = None,
+    on_progress: ProgressCallback = lambda rows: None,
+) -> Report:
+    clock = clock or SystemClock()
+    version = _choose(api, request, "--host")
+    server = find_server(api, name_or_id)
+    if not server.evacuable:
+        raise Refused(
+            f"server {server.name} ({server.id}) is {server.status} "
+            f"(vm_state {server.vm_state}); Nova evacuates only active, "
+            "stopped or error servers"
+        )
+    if server.host:
+        for service in api.compute_services(server.host):
+            _refuse_if_up(service)
+    _check_target(api, request.options.host, server.host)
+    migrations = api.evacuation_migrations(
+        source_host=server.host, instance_uuid=server.id
+    )
+    rows = plan_servers([server], migrations, request.options.target_state)
+    return _run(api, server.host, rows, version, request, clock, on_progress)
+
+
+def find_server(api: ComputeAPI, name_or_id: str) -> Server:
+    matches = api.find_servers(name_or_id)
+    if not matches:
+        raise NotFound(
+            f"No server with a name or ID of '{name_or_id}' exists."
+        )
+    if len(matches) > 1:
+        listed = ", ".join(f"{s.id} (project {s.project_id})" for s in matches)
+        raise UsageError(
+            f"More than one server is named '{name_or_id}': {listed}; "
+            "give the ID instead"
+        )
+    return matches[0]
+
+
+def find_compute_service(api: ComputeAPI, host: str) -> ComputeService:
+    """The nova-compute service of exactly this host (never a substring)."""
+    exact = [s for s in api.compute_services(host) if s.host == host]
+    if exact:
+        return exact[0]
+    hosts = sorted({s.host for s in api.compute_services()})
+    close = difflib.get_close_matches(host, hosts, n=3, cutoff=0.6)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise NotFound(f"No nova-compute service on host '{host}'.{hint}")
+
+
+def _choose(
+    api: ComputeAPI, request: Request, host_option: str
+) -> Microversion:
+    version = choose_microversion(
+        request.options, api.version_range(), request.pinned, host_option
+    )
+    stopped = request.options.target_state is TargetState.STOPPED
+    if stopped and version < STOPS_ITSELF and request.wait is None:
+        raise UsageError(
+            f"--target-state stopped at microversion {version} needs --wait: "
+            "before 2.95 Nova keeps servers running, so they are stopped "
+            "once they have landed"
+        )
+    return version
+
+
+def _refuse_if_up(service: ComputeService) -> None:
+    if service.is_up:
+        raise Refused(
+            f"nova-compute on {service.host} is up, and Nova refuses to "
+            "evacuate from a running host. If the host has failed, fence it "
+            "(power it off), then run: openstack compute service set --down "
+            f"{service.host} nova-compute"
+        )
+
+
+def _check_target(
+    api: ComputeAPI, target: str | None, source: str | None
+) -> None:
+    if target is None:
+        return
+    if target == source:
+        raise UsageError(
+            f"the target host {target} is the host being evacuated"
+        )
+    service = find_compute_service(api, target)
+    if not service.is_up or service.status != "enabled":
+        raise UsageError(
+            f"the target host {target} cannot take servers: its "
+            f"nova-compute is {service.state} and {service.status}"
+        )
+
+
+def _run(
+    api: ComputeAPI,
+    source_host: str | None,
+    rows: list[ServerOutcome],
+    version: Microversion,
+    request: Request,
+    clock: Clock,
+    on_progress: ProgressCallback,
+) -> Report:
+    # Polls must see every record this run waits for, including those an
+    # earlier run started.
+    start = min(
+        [utc_now()]
+        + [
+            parse_nova_time(r.migration.created_at)
+            for r in rows
+            if r.migration is not None
+        ]
+    )
+    since = nova_time(start - CLOCK_SKEW)
+    submission = Submission(
+        source_host, version, evacuate_body(version, request.options)
+    )
+    submit_all(
+        api,
+        rows,
+        submission,
+        clock,
+        request.max_parallel,
+        on_done=lambda row: on_progress(rows),
+    )
+    report = Report(source_host, version, rows)
+    if request.wait is not None:
+        poller = Poller(
+            api,
+            source_host,
+            since,
+            clock,
+            request.wait,
+            resubmit=lambda row: submit_one(api, row, submission, clock),
+            on_progress=on_progress,
+        )
+        poller.wait(rows)
+        report.polls = poller.polls
+    return report

@@ -1,0 +1,95 @@
+"""Per-server results: one row of the host command's output each."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from osc_evacuate.core.models import Migration, Server, TargetState
+
+
+class Action(enum.Enum):
+    SUBMITTED = "submitted"  # this run sent the evacuate request
+    SKIPPED = "skipped"  # not evacuable; left alone
+    RESUMED = "resumed"  # an earlier evacuation still running: waited for
+    NONE = "none"  # evacuated earlier; nothing to do
+
+
+class Result(enum.Enum):
+    SUBMITTED = "submitted"  # accepted by Nova, not waited for
+    IN_PROGRESS = "in progress"  # an earlier evacuation, not waited for
+    VERIFIED = "verified"  # migration done, moved, in the promised state
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    SKIPPED = "skipped"
+    ALREADY_EVACUATED = "already evacuated"
+
+    @property
+    def pending(self) -> bool:
+        return self in (Result.SUBMITTED, Result.IN_PROGRESS)
+
+
+def expected_status(before: Server, target: TargetState) -> str:
+    """The status an evacuated server must end in under the policy.
+
+    Servers that were ERROR end ACTIVE under preserve: evacuation rebuilds
+    them, and ERROR is not a power state to restore.
+    """
+    if target is TargetState.STOPPED or before.vm_state == "stopped":
+        return "SHUTOFF"
+    return "ACTIVE"
+
+
+@dataclasses.dataclass
+class ServerOutcome:
+    before: Server
+    action: Action
+    result: Result
+    expected_status: str | None = None
+    error: str | None = None
+    migration: Migration | None = None
+    after: Server | None = None
+    seconds: float | None = None
+    request_id: str | None = None
+    admin_pass: str | None = dataclasses.field(default=None, repr=False)
+    # Evacuation records of this server that predate this run's request.
+    known_migrations: frozenset[int] = frozenset()
+    started: float | None = None  # clock.monotonic() at submission
+    attempts: int = 0
+    stop_requested: bool = False
+    fault_polls: int = 0  # polls spent waiting for a failure's fault
+
+    @property
+    def destination(self) -> str | None:
+        if (
+            self.after
+            and self.after.host
+            and self.after.host != (self.before.host)
+        ):
+            return self.after.host
+        return self.migration.dest_compute if self.migration else None
+
+    @property
+    def status_after(self) -> str | None:
+        return self.after.status if self.after else None
+
+    def finish(self, result: Result, now: float, error: str | None) -> None:
+        self.result = result
+        self.error = error
+        if self.started is not None:
+            self.seconds = round(now - self.started, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    verified: int
+    failed: int
+    remaining: int
+
+
+def progress_of(rows: list[ServerOutcome]) -> Progress:
+    return Progress(
+        verified=sum(r.result is Result.VERIFIED for r in rows),
+        failed=sum(r.result is Result.FAILED for r in rows),
+        remaining=sum(r.result.pending for r in rows),
+    )

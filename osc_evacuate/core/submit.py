@@ -1,0 +1,112 @@
+"""Send evacuate requests, a bounded number at a time, never twice."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.clock import Clock
+from osc_evacuate.core.errors import ComputeAPIError
+from osc_evacuate.core.microversion import Microversion
+from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+from osc_evacuate.core.retry import RetryPolicy, retrying
+
+# Masakari evacuates 3 at a time; a failed host's servers all hit the
+# scheduler and conductor at once, so stay close to that by default.
+DEFAULT_MAX_PARALLEL = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    source_host: str | None
+    version: Microversion
+    body: dict[str, object]
+    retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+
+
+def submit_all(
+    api: ComputeAPI,
+    rows: Sequence[ServerOutcome],
+    submission: Submission,
+    clock: Clock,
+    max_parallel: int = DEFAULT_MAX_PARALLEL,
+    on_done: Callable[[ServerOutcome], None] = lambda row: None,
+) -> None:
+    """Submit every row whose action is SUBMITTED."""
+    todo = [r for r in rows if r.action is Action.SUBMITTED]
+    if not todo:
+        return
+    workers = max(1, min(max_parallel, len(todo)))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = [
+            pool.submit(submit_one, api, row, submission, clock)
+            for row in todo
+        ]
+        for future, row in zip(futures, todo, strict=True):
+            future.result()
+            on_done(row)
+
+
+def submit_one(
+    api: ComputeAPI,
+    row: ServerOutcome,
+    submission: Submission,
+    clock: Clock,
+) -> None:
+    """Evacuate one server; the row says how it went."""
+    row.attempts += 1
+    row.started = clock.monotonic()
+    row.result, row.error = Result.SUBMITTED, None
+    server_id = row.before.id
+    for delay in [*submission.retry.delays(), None]:
+        try:
+            answer = api.evacuate(
+                server_id, submission.version, submission.body
+            )
+        except ComputeAPIError as exc:
+            if exc.no_answer or (exc.status or 0) >= 500:
+                # It may have been carried out all the same: look first.
+                landed = _landed(api, row, submission, clock)
+                if landed is None:
+                    row.finish(Result.FAILED, clock.monotonic(), _unknown(exc))
+                    return
+                if landed:
+                    return
+            if not exc.transient or delay is None:
+                row.finish(Result.FAILED, clock.monotonic(), str(exc))
+                return
+            clock.sleep(delay)
+            continue
+        row.request_id = answer.request_id
+        row.admin_pass = answer.admin_pass
+        return
+
+
+def _landed(
+    api: ComputeAPI,
+    row: ServerOutcome,
+    submission: Submission,
+    clock: Clock,
+) -> bool | None:
+    """Whether Nova recorded a new evacuation; None when it won't say."""
+    try:
+        records = retrying(
+            lambda: api.evacuation_migrations(
+                source_host=submission.source_host,
+                instance_uuid=row.before.id,
+            ),
+            clock,
+            submission.retry,
+        )
+    except ComputeAPIError:
+        return None
+    return any(m.id not in row.known_migrations for m in records)
+
+
+def _unknown(exc: ComputeAPIError) -> str:
+    return (
+        f"{exc}; Nova did not say whether the evacuation started, so it "
+        "was not repeated: run the command again to find out"
+    )

@@ -1,0 +1,40 @@
+"""OpenStackClient plugin module (entry point openstack.cli.extension).
+
+OSC imports this on every `openstack` run, so it imports nothing heavy:
+novaclient is loaded only when a command asks for the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from osc_evacuate.core.nova import NovaComputeAPI
+
+# Not "compute": that name is OSC's own. Our commands speak to Nova's compute
+# API and honour --os-compute-api-version, so there is no version of ours.
+API_NAME = "evacuate"
+API_VERSION_OPTION = "os_evacuate_api_version"
+DEFAULT_API_VERSION = "1"
+API_VERSIONS = ("1",)
+
+
+def make_client(instance: Any) -> NovaComputeAPI:
+    """The compute API on OSC's keystoneauth session."""
+    from osc_evacuate.core.nova import NovaComputeAPI
+
+    config = instance.get_configuration()
+    return NovaComputeAPI(
+        session=instance.session,
+        region_name=instance.region_name,
+        interface=instance.interface,
+        endpoint_override=config.get("compute_endpoint_override"),
+    )
+
+
+def build_option_parser(
+    parser: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    """No global option of our own: the compute pin is OSC's."""
+    return parser
