@@ -33,6 +33,15 @@ exit codes:
 """
 
 
+class Secret(str):
+    """A password: osc-lib logs the parsed arguments at --debug."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 def add_wait_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",

@@ -58,6 +58,7 @@ class EvacuateServer(command.ShowOne):
         secret.add_argument(
             "--password",
             metavar="<password>",
+            type=common.Secret,
             default=None,
             help=(
                 "Set the password on the evacuated instance. This option is "

@@ -1,0 +1,68 @@
+"""Building blocks for the plugin's functional tests: servers in given
+states on a host, a crash, and what the sandbox saw on the wire."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tests.sandbox.client import Sandbox
+from tests.sandbox.rest import NovaAPI
+
+Boot = Callable[..., list[dict[str, Any]]]
+HOST = "OS-EXT-SRV-ATTR:host"
+_ACTION = re.compile(r"/servers/[0-9a-f-]{36}/action$")
+
+
+def servers_in_states(
+    boot: Boot,
+    nova: NovaAPI,
+    host: str,
+    states: dict[str, int],
+    project: str = "admin",
+) -> dict[str, list[dict[str, Any]]]:
+    """Boot servers on host and bring them to ACTIVE, SHUTOFF, ERROR,
+    PAUSED or SUSPENDED, as many of each as states says."""
+    total = sum(states.values())
+    booted = iter(boot(total, host=host, project=project))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for state, count in states.items():
+        servers = [next(booted) for _ in range(count)]
+        for server in servers:
+            if state == "SHUTOFF":
+                nova.stop_server(server["id"])
+            elif state == "PAUSED":
+                nova.pause_server(server["id"])
+            elif state == "SUSPENDED":
+                nova.suspend_server(server["id"])
+            elif state == "ERROR":
+                nova.reset_state(server["id"], "error")
+        out[state] = servers
+    return out
+
+
+def crash(sandbox: Sandbox, host: str) -> None:
+    """Kill the host's nova-compute and mark it down, as an operator
+    does once the host is fenced."""
+    sandbox.crash_compute(host, force_down=True)
+
+
+def evacuate_posts(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """Every evacuate request the sandbox served since the last reset."""
+    return [
+        entry
+        for entry in sandbox.requests()["log"]
+        if entry["method"] == "POST"
+        and _ACTION.search(entry["path"])
+        and isinstance(entry.get("body"), dict)
+        and "evacuate" in entry["body"]
+    ]
+
+
+def by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["ID"]: row for row in rows}
+
+
+def ids(servers: list[dict[str, Any]]) -> set[str]:
+    return {s["id"] for s in servers}

@@ -1,0 +1,292 @@
+"""`--wait`: verified completion, power-state policy, failures, reruns,
+and a polling cost that does not grow with the number of servers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.functional.conftest import OpenstackJson, RunOpenstack
+from tests.functional.scenario import (
+    HOST,
+    Boot,
+    by_id,
+    crash,
+    evacuate_posts,
+    servers_in_states,
+)
+from tests.sandbox.client import Sandbox
+from tests.sandbox.rest import NovaAPI
+
+
+def test_twenty_servers_in_mixed_states_are_verified(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    admin = servers_in_states(
+        boot_servers,
+        nova,
+        fresh_host,
+        {"ACTIVE": 8, "SHUTOFF": 3, "ERROR": 2, "PAUSED": 1},
+    )
+    demo = servers_in_states(
+        boot_servers,
+        nova,
+        fresh_host,
+        {"ACTIVE": 3, "SHUTOFF": 2, "SUSPENDED": 1},
+        project="demo",
+    )
+    crash(sandbox, fresh_host)
+
+    proc = run_openstack(
+        "host", "evacuate", fresh_host, "--wait", "300", "-f", "json"
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    rows = by_id(json.loads(proc.stdout))  # stdout is JSON and only JSON
+    assert len(rows) == 20
+    wanted = {
+        "ACTIVE": "ACTIVE",
+        "SHUTOFF": "SHUTOFF",
+        "ERROR": "ACTIVE",
+    }
+    for group in (admin, demo):
+        for state, servers in group.items():
+            for server in servers:
+                row = rows[server["id"]]
+                assert row["Status Before"] == state
+                if state not in wanted:
+                    assert row["Result"] == "skipped"
+                    continue
+                now = nova.server(server["id"])
+                assert row["Result"] == "verified", row
+                assert row["Migration Status"] in ("done", "completed")
+                assert row["Destination"] == now[HOST] != fresh_host
+                assert row["Status After"] == now["status"] == wanted[state]
+                assert row["Seconds"] >= 0
+
+
+@pytest.fixture
+def only_host_up(
+    sandbox: Sandbox, nova: NovaAPI
+) -> Iterator[Callable[[str], None]]:
+    """Disable every other compute, so that the scheduler finds nothing."""
+    disabled: list[str] = []
+
+    def disable_all_but(keep: str) -> None:
+        for compute in sandbox.computes():
+            if compute["running"] and compute["host"] != keep:
+                nova.disable_service(compute["host"], "test: no valid host")
+                disabled.append(compute["host"])
+
+    yield disable_all_but
+    for host in disabled:
+        nova.enable_service(host)
+
+
+def test_no_valid_host_fails_with_novas_reason(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+    only_host_up: Callable[[str], None],
+) -> None:
+    servers = boot_servers(2, host=fresh_host)
+    crash(sandbox, fresh_host)
+    only_host_up(fresh_host)
+    sandbox.reset_requests()
+
+    proc = run_openstack(
+        "host",
+        "evacuate",
+        fresh_host,
+        "--wait",
+        "120",
+        "--retries",
+        "1",
+        "-f",
+        "json",
+    )
+
+    assert proc.returncode == 3, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert {r["ID"] for r in rows} == {s["id"] for s in servers}
+    for row in rows:
+        assert row["Result"] == "failed"
+        assert row["Migration Status"] == "error"
+        assert "No valid host was found" in row["Error"]
+        assert row["Status After"] == "ERROR"
+    # --retries 1: each server was submitted twice, then given up on.
+    posts = [p["path"] for p in evacuate_posts(sandbox)]
+    assert sorted(posts) == sorted(
+        f"/v2.1/servers/{s['id']}/action" for s in servers for _ in "12"
+    )
+
+
+def test_rerun_reports_already_evacuated_and_posts_nothing(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    servers_in_states(
+        boot_servers, nova, fresh_host, {"ACTIVE": 2, "SHUTOFF": 1}
+    )
+    crash(sandbox, fresh_host)
+    first = openstack_json("host", "evacuate", fresh_host, "--wait", "120")
+    assert {r["Result"] for r in first} == {"verified"}
+    sandbox.reset_requests()
+
+    again = openstack_json("host", "evacuate", fresh_host, "--wait", "120")
+
+    assert {r["ID"] for r in again} == {r["ID"] for r in first}
+    assert {r["Result"] for r in again} == {"already evacuated"}
+    assert {r["Action"] for r in again} == {"none"}
+    for row in again:
+        assert row["Destination"] == by_id(first)[row["ID"]]["Destination"]
+    assert evacuate_posts(sandbox) == []
+
+
+def test_rerun_waits_for_evacuations_already_submitted(
+    sandbox: Sandbox,
+    fresh_host: str,
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    boot_servers(3, host=fresh_host)
+    crash(sandbox, fresh_host)
+    first = openstack_json("host", "evacuate", fresh_host)
+    assert {r["Result"] for r in first} == {"submitted"}
+    sandbox.reset_requests()
+
+    again = openstack_json("host", "evacuate", fresh_host, "--wait", "120")
+
+    # Whatever had landed is reported as such; the rest is waited for.
+    assert {r["Result"] for r in again} <= {"verified", "already evacuated"}
+    assert {r["Action"] for r in again} <= {"resumed", "none"}
+    assert evacuate_posts(sandbox) == []
+
+
+def _poll_requests(sandbox: Sandbox) -> dict[str, int]:
+    """Requests of the poll loop (they carry changes-since), by kind."""
+    counts: dict[str, int] = {}
+    for entry in sandbox.requests()["log"]:
+        if "changes-since" in (entry.get("query") or ""):
+            key = f"{entry['method']} {entry['path']}"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _per_server_gets(sandbox: Sandbox) -> int:
+    return sum(
+        1
+        for key, n in sandbox.request_counts().items()
+        if key.startswith("GET /v2.1/servers/{id}")
+        for _ in range(n)
+    )
+
+
+def test_polling_cost_does_not_grow_with_servers(
+    sandbox: Sandbox,
+    new_compute: Callable[..., str],
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    per_cycle = {}
+    for count in (5, 50):
+        host = new_compute()
+        boot_servers(count, host=host)
+        crash(sandbox, host)
+        sandbox.reset_requests()
+        rows = openstack_json("host", "evacuate", host, "--wait", "300")
+        assert [r["Result"] for r in rows] == ["verified"] * count
+        polls = _poll_requests(sandbox)
+        cycles = polls["GET /v2.1/os-migrations"]
+        assert cycles >= 1
+        per_cycle[count] = {k: v / cycles for k, v in polls.items()}
+        assert _per_server_gets(sandbox) == 0
+    # Two requests a cycle, one of each kind, at N=5 as at N=50.
+    expected = {
+        "GET /v2.1/os-migrations": 1.0,
+        "GET /v2.1/servers/detail": 1.0,
+    }
+    assert per_cycle[5] == per_cycle[50] == expected
+
+
+@pytest.mark.parametrize("pin", [None, "2.94"])
+def test_target_state_stopped(
+    pin: str | None,
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    servers = servers_in_states(
+        boot_servers,
+        nova,
+        fresh_host,
+        {"ACTIVE": 2, "SHUTOFF": 1, "ERROR": 1},
+    )
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+    args: list[str] = ["--os-compute-api-version", pin] if pin else []
+
+    rows = openstack_json(
+        *args,
+        "host",
+        "evacuate",
+        fresh_host,
+        "--target-state",
+        "stopped",
+        "--wait",
+        "120",
+    )
+
+    assert {r["Result"] for r in rows} == {"verified"}
+    assert {r["Status After"] for r in rows} == {"SHUTOFF"}
+    for group in servers.values():
+        for server in group:
+            assert nova.server(server["id"])["status"] == "SHUTOFF"
+    # Nova stops them itself from 2.95; before, the tool stops them.
+    versions = {p["microversion"] for p in evacuate_posts(sandbox)}
+    assert versions == {pin or "2.95"}
+
+
+def test_timeout_is_reported_with_its_exit_code(
+    sandbox: Sandbox,
+    new_compute: Callable[..., str],
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    failed, target = new_compute(), new_compute()
+    boot_servers(2, host=failed)
+    crash(sandbox, failed)
+    # The target dies too, but Nova still thinks it up for a few seconds:
+    # the rebuilds are sent to it and never finish.
+    sandbox.crash_compute(target)
+
+    proc = run_openstack(
+        "host",
+        "evacuate",
+        failed,
+        "--target-host",
+        target,
+        "--wait",
+        "3",
+        "-f",
+        "json",
+    )
+
+    rows: list[dict[str, Any]] = json.loads(proc.stdout)
+    assert proc.returncode == 4, proc.stderr
+    assert {r["Result"] for r in rows} == {"timed out"}
+    assert all("timed out with migration" in r["Error"] for r in rows)
