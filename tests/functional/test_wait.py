@@ -4,12 +4,15 @@ and a polling cost that does not grow with the number of servers."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.functional.conftest import OpenstackJson, RunOpenstack
+from tests.functional.conftest import OPENSTACK, OpenstackJson, RunOpenstack
 from tests.functional.scenario import (
     HOST,
     Boot,
@@ -50,6 +53,7 @@ def test_twenty_servers_in_mixed_states_are_verified(
 
     assert proc.returncode == 0, proc.stderr
     rows = by_id(json.loads(proc.stdout))  # stdout is JSON and only JSON
+    assert proc.stderr == ""  # no progress when stderr is no terminal
     assert len(rows) == 20
     wanted = {
         "ACTIVE": "ACTIVE",
@@ -290,3 +294,55 @@ def test_timeout_is_reported_with_its_exit_code(
     assert proc.returncode == 4, proc.stderr
     assert {r["Result"] for r in rows} == {"timed out"}
     assert all("timed out with migration" in r["Error"] for r in rows)
+
+
+def test_progress_only_on_a_terminal_stderr(
+    sandbox: Sandbox,
+    fresh_host: str,
+    boot_servers: Boot,
+) -> None:
+    boot_servers(3, host=fresh_host)
+    crash(sandbox, fresh_host)
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [
+                str(OPENSTACK),
+                "host",
+                "evacuate",
+                fresh_host,
+                "--wait",
+                "120",
+                "-f",
+                "json",
+            ],
+            env=sandbox.cli_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        os.close(follower)
+        terminal = _read_all(leader)
+    finally:
+        os.close(leader)
+
+    assert proc.returncode == 0
+    rows = json.loads(proc.stdout)
+    assert {r["Result"] for r in rows} == {"verified"}
+    assert "Evacuating: 3 verified, 0 failed, 0 remaining" in terminal
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
