@@ -1,0 +1,157 @@
+"""Functional test harness: one sandbox cloud per pytest session.
+
+Fixtures:
+
+- ``sandbox`` (session): the running tests.sandbox.client.Sandbox;
+  ``sandbox.admin`` / ``sandbox.demo`` are NovaAPI REST helpers.
+- ``nova`` (session): ``sandbox.admin``.
+- ``new_compute``: factory ``(host=None) -> str`` starting a compute for
+  this test (a fresh name unless given); stops them all afterwards.
+- ``fresh_host``: one such compute, e.g. ``"compute-t007"``.
+- ``boot_servers``: factory ``(count=1, host=None, project="admin",
+  status="ACTIVE", **kw) -> list[server dict]``.
+- ``run_openstack``: ``(*args, cloud="sandbox", env=None, timeout=300)
+  -> CompletedProcess[str]``, the real ``openstack`` CLI of this venv.
+- ``openstack_json``: the same with ``-f json``; asserts rc 0 and
+  returns the parsed output.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+from tests.sandbox.client import Sandbox
+from tests.sandbox.rest import NovaAPI
+
+# The CLI installed next to the interpreter running the tests.
+OPENSTACK = Path(sys.executable).parent / "openstack"
+
+_host_numbers = itertools.count(1)
+
+
+class RunOpenstack(Protocol):
+    def __call__(
+        self,
+        *args: str,
+        cloud: str = "sandbox",
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
+class OpenstackJson(Protocol):
+    def __call__(
+        self,
+        *args: str,
+        cloud: str = "sandbox",
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> Any: ...
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    sb = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    sb.start()
+    try:
+        yield sb
+    finally:
+        # Also stopped at interpreter exit and when this process dies
+        # (--parent-pid): the sandbox never outlives the test run.
+        sb.stop()
+
+
+@pytest.fixture(scope="session")
+def nova(sandbox: Sandbox) -> NovaAPI:
+    return sandbox.admin
+
+
+@pytest.fixture
+def new_compute(sandbox: Sandbox) -> Iterator[Callable[..., str]]:
+    started: list[str] = []
+
+    def start(host: str | None = None) -> str:
+        name = host or f"compute-t{next(_host_numbers):03d}"
+        sandbox.add_compute(name)
+        started.append(name)
+        return name
+
+    yield start
+    # A stopped compute costs nothing (no heartbeat, and the scheduler
+    # skips it), and later tests do not land on it.
+    running = {c["host"] for c in sandbox.computes() if c["running"]}
+    for name in started:
+        if name in running:
+            sandbox.crash_compute(name)
+
+
+@pytest.fixture
+def fresh_host(new_compute: Callable[..., str]) -> str:
+    return new_compute()
+
+
+@pytest.fixture
+def boot_servers(sandbox: Sandbox) -> Callable[..., list[dict[str, Any]]]:
+    def boot(
+        count: int = 1,
+        host: str | None = None,
+        project: str = "admin",
+        status: str | None = "ACTIVE",
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        # Choosing the host is admin-only, so an admin boots on a host in
+        # another project; otherwise the project's own user boots.
+        user = "admin" if host or project == "admin" else project
+        api = sandbox.admin.as_token(f"{user}:{project}")
+        return api.create_servers(count, host=host, wait=status, **kwargs)
+
+    return boot
+
+
+@pytest.fixture(scope="session")
+def run_openstack(sandbox: Sandbox) -> RunOpenstack:
+    def run(
+        *args: str,
+        cloud: str = "sandbox",
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(OPENSTACK), *args],
+            env=sandbox.cli_env(cloud, env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def openstack_json(run_openstack: RunOpenstack) -> OpenstackJson:
+    def run_json(
+        *args: str,
+        cloud: str = "sandbox",
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> Any:
+        proc = run_openstack(
+            *args, "-f", "json", cloud=cloud, env=env, timeout=timeout
+        )
+        assert proc.returncode == 0, (
+            f"openstack {' '.join(args)} exited {proc.returncode}\n"
+            f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
+        return json.loads(proc.stdout)
+
+    return run_json

@@ -1,0 +1,275 @@
+"""Start, stop and drive the sandbox from tests and tools.
+
+No nova import here (nova monkey-patches the interpreter): only the
+standard library and requests. The REST helper for test set-up lives in
+rest.py; this module runs the process and talks to ``/_sandbox``.
+
+    with Sandbox(tmp_path / "sandbox") as sandbox:
+        server = sandbox.admin.create_server(host="compute01")
+        sandbox.crash_compute("compute01")
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import requests
+
+from tests.sandbox.rest import NovaAPI
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_PREFIX = "SANDBOX READY "
+
+
+class SandboxError(RuntimeError):
+    """The sandbox failed to start, died, or refused a control call."""
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"({path} not readable)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Sandbox:
+    """One sandbox process (``python -m tests.sandbox``)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        computes: int = 3,
+        port: int = 0,
+        driver: str = "fake.FakeDriver",
+        python: str = sys.executable,
+        startup_timeout: float = 120.0,
+        debug: bool = False,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.computes_at_start = computes
+        self.port = port
+        self.driver = driver
+        self.python = python
+        self.startup_timeout = startup_timeout
+        self.debug = debug
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._session = requests.Session()
+
+    # Files the sandbox writes.
+    @property
+    def clouds_yaml(self) -> Path:
+        return self.state_dir / "clouds.yaml"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "sandbox.log"
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.state_dir / "stderr.log"
+
+    def cli_env(
+        self, cloud: str = "sandbox", env: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """Environment for the ``openstack`` CLI: the caller's without
+        OS_* settings (a developer's own cloud must not leak in), plus
+        the sandbox's clouds.yaml and ``cloud``, then ``env``."""
+        out = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        out["OS_CLIENT_CONFIG_FILE"] = str(self.clouds_yaml)
+        out["OS_CLOUD"] = cloud
+        out.update(env or {})
+        return out
+
+    # Process life cycle.
+    def start(self) -> Sandbox:
+        if self.process is not None:
+            raise SandboxError("sandbox already started")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            self.python,
+            "-m",
+            "tests.sandbox",
+            "--state-dir",
+            str(self.state_dir),
+            "--computes",
+            str(self.computes_at_start),
+            "--port",
+            str(self.port),
+            "--driver",
+            self.driver,
+            # The sandbox exits by itself if we die without stopping it.
+            "--parent-pid",
+            str(os.getpid()),
+        ]
+        if self.debug:
+            cmd.append("--debug")
+        with open(self.stderr_path, "w") as stderr:
+            self.process = subprocess.Popen(
+                cmd,
+                cwd=REPO_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                # Own process group: a Ctrl-C meant for the test run does
+                # not hit the sandbox before the fixture can stop it.
+                start_new_session=True,
+            )
+        atexit.register(self.stop)
+        assert self.process.stdout is not None
+        threading.Thread(
+            target=self._drain, args=(self.process.stdout,), daemon=True
+        ).start()
+        try:
+            self.url = self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.admin = NovaAPI(self.url, token="admin:admin")
+        self.demo = NovaAPI(self.url, token="demo:demo")
+        return self
+
+    def _drain(self, stdout: IO[str]) -> None:
+        # Keep reading so the pipe never fills and blocks the sandbox.
+        for line in stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def _wait_ready(self) -> str:
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SandboxError(
+                    f"sandbox not ready after {self.startup_timeout:.0f} s"
+                    + self.diagnostics()
+                )
+            try:
+                line = self._lines.get(timeout=min(left, 1.0))
+            except queue.Empty:
+                continue
+            if line is None:
+                assert self.process is not None
+                code = self.process.wait()
+                raise SandboxError(
+                    f"sandbox exited with {code} before it was ready"
+                    + self.diagnostics()
+                )
+            if line.startswith(READY_PREFIX):
+                return line[len(READY_PREFIX) :].strip()
+
+    def diagnostics(self, lines: int = 30) -> str:
+        """The tails of the sandbox's log and stderr, for error messages."""
+        return (
+            f"\n--- {self.log_path} (tail) ---\n"
+            f"{_tail(self.log_path, lines)}"
+            f"\n--- {self.stderr_path} (tail) ---\n"
+            f"{_tail(self.stderr_path, lines)}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """Stop the sandbox (SIGTERM, then SIGKILL); its exit code."""
+        atexit.unregister(self.stop)
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        self._session.close()
+        return process.returncode
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # The control interface.
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """Call ``/_sandbox/<path>``; the parsed JSON reply."""
+        resp = self._session.request(
+            method, f"{self.url}/_sandbox/{path}", json=body, timeout=120
+        )
+        if resp.status_code >= 400:
+            raise SandboxError(
+                f"{method} /_sandbox/{path}: {resp.status_code} {resp.text}"
+            )
+        return resp.json()
+
+    def computes(self) -> list[dict[str, Any]]:
+        """``[{"host": "compute01", "running": True}, ...]``"""
+        result: list[dict[str, Any]] = self.control("GET", "computes")
+        return result
+
+    def add_compute(self, host: str) -> dict[str, Any]:
+        """Start a new compute (or restart a stopped one)."""
+        result: dict[str, Any] = self.control(
+            "POST", "computes", {"host": host}
+        )
+        return result
+
+    def crash_compute(
+        self, host: str, force_down: bool = False
+    ) -> dict[str, Any]:
+        """Stop the compute as a dead host would. Nova sees it down after
+        service_down_time (10 s), or at once with ``force_down``."""
+        result: dict[str, Any] = self.control("POST", f"computes/{host}/stop")
+        if force_down:
+            self.admin.force_down(host)
+        return result
+
+    def start_compute(self, host: str) -> dict[str, Any]:
+        """Restart a stopped compute; its start-up cleans up evacuated
+        guests and moves their migrations to ``completed``."""
+        result: dict[str, Any] = self.control("POST", f"computes/{host}/start")
+        return result
+
+    def requests(self) -> dict[str, Any]:
+        """``{"counts": {"GET /v2.1/servers/detail": n}, "log": [...]}``"""
+        result: dict[str, Any] = self.control("GET", "requests")
+        return result
+
+    def request_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = self.requests()["counts"]
+        return counts
+
+    def reset_requests(self) -> None:
+        self.control("POST", "requests/reset")
+
+    def shutdown(self, timeout: float = 30.0) -> int | None:
+        """Ask for a clean shutdown over HTTP and wait for the exit."""
+        self.control("POST", "shutdown")
+        if self.process is not None:
+            self.process.wait(timeout)
+        return self.stop()

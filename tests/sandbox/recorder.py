@@ -1,0 +1,89 @@
+"""Records every request that reaches the Nova API.
+
+The plugin's tests read this through ``GET /_sandbox/requests`` to check
+what the CLI really sent (the evacuate body at each microversion, how many
+list calls a command made).
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tests.sandbox.wsgiutil import parse_json, read_body
+
+WSGIApp = Callable[..., Iterable[bytes]]
+
+_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}"
+)
+
+# Bounded so a long session with thousands of requests stays small.
+MAX_LOG = 20000
+
+
+def path_key(method: str, path: str) -> str:
+    """``GET /v2.1/servers/<uuid>`` becomes ``GET /v2.1/servers/{id}``."""
+    return f"{method} {_UUID.sub('{id}', path)}"
+
+
+def microversion(environ: dict[str, Any]) -> str | None:
+    """The requested compute microversion, without the service name.
+
+    ``OpenStack-API-Version: compute 2.95`` and
+    ``X-OpenStack-Nova-API-Version: 2.95`` both give ``"2.95"``.
+    """
+    value = str(environ.get("HTTP_OPENSTACK_API_VERSION") or "").strip()
+    if value:
+        parts = value.split()
+        if len(parts) == 2 and parts[0].lower() == "compute":
+            return parts[1]
+        return value
+    legacy = str(environ.get("HTTP_X_OPENSTACK_NOVA_API_VERSION") or "")
+    return legacy.strip() or None
+
+
+class RequestRecorder:
+    """WSGI middleware counting and logging requests to the wrapped app."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.log: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=MAX_LOG
+        )
+
+    def reset(self) -> None:
+        self.counts.clear()
+        self.log.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "log": list(self.log)}
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        entry: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "query": environ.get("QUERY_STRING", ""),
+            "microversion": microversion(environ),
+            "status": None,
+            "body": parse_json(read_body(environ)),
+        }
+        # Counted on arrival so a request that hangs still shows up.
+        self.counts[path_key(method, path)] += 1
+        self.log.append(entry)
+
+        def recording_start_response(
+            status: str, headers: list[tuple[str, str]], *exc: Any
+        ) -> Any:
+            entry["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, *exc)
+
+        return self.app(environ, recording_start_response)

@@ -1,0 +1,403 @@
+"""A small Nova REST client for test set-up (no CLI, no nova import).
+
+Straight HTTP to the sandbox's Nova API, so setting up a test costs
+milliseconds. Tokens are ``user:project`` (see auth.py): ``admin:admin``
+is an administrator, ``demo:demo`` a member of project demo, and
+``admin:demo`` an administrator working in project demo (how an admin
+boots a demo server on a chosen host).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import requests
+
+# GlanceFixture's first image and flavor m1.tiny.
+IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
+FLAVOR_ID = "1"
+
+# Microversions used by the helper: 2.74 adds "host" to server create,
+# 2.53 addresses services by UUID, 2.80 adds user/project to migrations.
+MV_CREATE = "2.74"
+MV_SERVICES = "2.53"
+MV_MIGRATIONS = "2.80"
+
+T = TypeVar("T")
+_names = itertools.count(1)
+
+
+class NovaAPIError(RuntimeError):
+    """Nova answered with an unexpected status."""
+
+    def __init__(self, method: str, url: str, status: int, body: str):
+        super().__init__(f"{method} {url}: {status} {body[:500]}")
+        self.status = status
+        self.body = body
+
+
+class Timeout(AssertionError):
+    """A wait ran out of time (an AssertionError: tests fail, not error)."""
+
+
+def wait_for(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    interval: float = 0.2,
+    last: Callable[[], Any] | None = None,
+) -> T:
+    """Call ``probe`` until it returns something other than None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result is not None:
+            return result
+        if time.monotonic() > deadline:
+            seen = f"; last seen: {last()}" if last else ""
+            raise Timeout(
+                f"timed out after {timeout} s waiting for {what}{seen}"
+            )
+        time.sleep(interval)
+
+
+class NovaAPI:
+    """Nova API as one user; thread-safe (one HTTP session per thread)."""
+
+    def __init__(self, url: str, token: str = "admin:admin") -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self._local = threading.local()
+
+    def as_token(self, token: str) -> NovaAPI:
+        """The same API as another ``user:project``."""
+        return NovaAPI(self.url, token)
+
+    @property
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(
+            self._local, "session", None
+        )
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        microversion: str | None = None,
+        params: dict[str, Any] | None = None,
+        ok: Collection[int] | None = (200, 201, 202, 204),
+    ) -> requests.Response:
+        """One call to ``/v2.1<path>``; raises NovaAPIError unless the
+        status is in ``ok`` (``ok=None`` accepts any status)."""
+        headers = {"X-Auth-Token": self.token}
+        if microversion:
+            headers["OpenStack-API-Version"] = f"compute {microversion}"
+        url = f"{self.url}/v2.1{path}"
+        resp = self._session.request(
+            method,
+            url,
+            json=body,
+            params=params,
+            headers=headers,
+            timeout=120,
+        )
+        if ok is not None and resp.status_code not in ok:
+            raise NovaAPIError(method, url, resp.status_code, resp.text)
+        return resp
+
+    def get(
+        self, path: str, microversion: str | None = "latest", **params: Any
+    ) -> Any:
+        """GET and parse; the newest microversion unless told."""
+        return self.request(
+            "GET", path, microversion=microversion, params=params or None
+        ).json()
+
+    # Servers.
+    def create_server(
+        self,
+        name: str | None = None,
+        host: str | None = None,
+        flavor: str = FLAVOR_ID,
+        image: str = IMAGE_ID,
+        wait: str | None = "ACTIVE",
+        timeout: float = 60.0,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Boot a server (``--nic none``), on ``host`` if given (admin
+        only, microversion 2.74); waits for ``wait`` unless None."""
+        server: dict[str, Any] = {
+            "name": name or f"sb-{next(_names)}",
+            "imageRef": image,
+            "flavorRef": flavor,
+            "networks": "none",
+            **extra,
+        }
+        if host:
+            server["host"] = host
+        resp = self.request(
+            "POST", "/servers", {"server": server}, microversion=MV_CREATE
+        )
+        created: dict[str, Any] = resp.json()["server"]
+        if wait is None:
+            return created
+        return self.wait_for_server(created["id"], wait, timeout=timeout)
+
+    def create_servers(
+        self,
+        count: int,
+        host: str | None = None,
+        concurrency: int = 8,
+        wait: str | None = "ACTIVE",
+        timeout: float = 120.0,
+        name_prefix: str | None = None,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        """Boot ``count`` servers from ``concurrency`` threads at once."""
+        prefix = name_prefix or f"sb-{next(_names)}"
+
+        def boot(i: int) -> dict[str, Any]:
+            return self.create_server(
+                name=f"{prefix}-{i}", host=host, wait=None, **kwargs
+            )
+
+        created = _parallel(boot, range(count), concurrency)
+        if wait is None:
+            return created
+        return self.wait_for_servers(
+            [s["id"] for s in created], wait, timeout=timeout
+        )
+
+    def server(self, server_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.get(f"/servers/{server_id}")["server"]
+        return body
+
+    def servers(
+        self, host: str | None = None, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """Servers of all projects (admin), optionally on one host."""
+        params: dict[str, Any] = {"all_tenants": 1, "limit": 1000, **filters}
+        if host:
+            params["host"] = host
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self.get("/servers/detail", **params)["servers"]
+            out.extend(page)
+            if len(page) < params["limit"]:
+                return out
+            params["marker"] = page[-1]["id"]
+
+    def wait_for_server(
+        self,
+        server_id: str,
+        status: str | Collection[str],
+        timeout: float = 60.0,
+    ) -> dict[str, Any]:
+        """Wait until the server's status is ``status`` (or one of them)
+        with no task in progress."""
+        wanted = {status} if isinstance(status, str) else set(status)
+        seen: dict[str, Any] = {}
+
+        def probe() -> dict[str, Any] | None:
+            server = self.server(server_id)
+            seen.update(server)
+            settled = server.get("OS-EXT-STS:task_state") is None
+            return server if settled and server["status"] in wanted else None
+
+        return wait_for(
+            f"server {server_id} to be {sorted(wanted)}",
+            probe,
+            timeout,
+            last=lambda: (seen.get("status"), seen.get("fault")),
+        )
+
+    def wait_for_servers(
+        self,
+        server_ids: Iterable[str],
+        status: str | Collection[str],
+        timeout: float = 120.0,
+    ) -> list[dict[str, Any]]:
+        """wait_for_server for many servers; results in input order."""
+        ids = list(server_ids)
+        deadline = time.monotonic() + timeout
+        return [
+            self.wait_for_server(
+                i, status, timeout=max(deadline - time.monotonic(), 0.1)
+            )
+            for i in ids
+        ]
+
+    def action(
+        self,
+        server_id: str,
+        name: str,
+        args: Any = None,
+        microversion: str | None = None,
+        ok: Collection[int] | None = (200, 202),
+    ) -> requests.Response:
+        """``POST /servers/{id}/action {name: args}``."""
+        return self.request(
+            "POST",
+            f"/servers/{server_id}/action",
+            {name: args},
+            microversion=microversion,
+            ok=ok,
+        )
+
+    def stop_server(self, server_id: str, wait: bool = True) -> None:
+        self.action(server_id, "os-stop")
+        if wait:
+            self.wait_for_server(server_id, "SHUTOFF")
+
+    def start_server(self, server_id: str, wait: bool = True) -> None:
+        self.action(server_id, "os-start")
+        if wait:
+            self.wait_for_server(server_id, "ACTIVE")
+
+    def pause_server(self, server_id: str, wait: bool = True) -> None:
+        self.action(server_id, "pause")
+        if wait:
+            self.wait_for_server(server_id, "PAUSED")
+
+    def suspend_server(self, server_id: str, wait: bool = True) -> None:
+        self.action(server_id, "suspend")
+        if wait:
+            self.wait_for_server(server_id, "SUSPENDED")
+
+    def reset_state(self, server_id: str, state: str = "error") -> None:
+        """``os-resetState``: "error" or "active" (no wait needed)."""
+        self.action(server_id, "os-resetState", {"state": state})
+
+    def delete_server(self, server_id: str) -> None:
+        self.request("DELETE", f"/servers/{server_id}", ok=(204, 404))
+
+    def evacuate(
+        self,
+        server_id: str,
+        host: str | None = None,
+        microversion: str = "2.29",
+        ok: Collection[int] | None = (200,),
+        **args: Any,
+    ) -> requests.Response:
+        """Evacuate one server; ``args`` go into the body as given
+        (``force``, ``adminPass``, ``onSharedStorage``)."""
+        body: dict[str, Any] = dict(args)
+        if host:
+            body["host"] = host
+        return self.action(
+            server_id, "evacuate", body, microversion=microversion, ok=ok
+        )
+
+    # Compute services.
+    def service(
+        self, host: str, binary: str = "nova-compute"
+    ) -> dict[str, Any]:
+        """The service record (2.53: ``id`` is a UUID)."""
+        services = self.get(
+            "/os-services", MV_SERVICES, host=host, binary=binary
+        )["services"]
+        if len(services) != 1:
+            raise LookupError(f"{len(services)} {binary} services on {host}")
+        service: dict[str, Any] = services[0]
+        return service
+
+    def update_service(self, host: str, **changes: Any) -> dict[str, Any]:
+        """``PUT /os-services/{uuid}`` at 2.53 (forced_down, status,
+        disabled_reason)."""
+        service_id = self.service(host)["id"]
+        resp = self.request(
+            "PUT", f"/os-services/{service_id}", changes, MV_SERVICES
+        )
+        updated: dict[str, Any] = resp.json()["service"]
+        return updated
+
+    def force_down(self, host: str, down: bool = True) -> dict[str, Any]:
+        return self.update_service(host, forced_down=down)
+
+    def disable_service(
+        self, host: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        changes: dict[str, Any] = {"status": "disabled"}
+        if reason:
+            changes["disabled_reason"] = reason
+        return self.update_service(host, **changes)
+
+    def enable_service(self, host: str) -> dict[str, Any]:
+        return self.update_service(host, status="enabled")
+
+    def wait_for_service_state(
+        self, host: str, state: str = "down", timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """Wait for ``state`` ("up"/"down"); a crashed compute reads down
+        about 10 s after its last heartbeat."""
+        return wait_for(
+            f"compute {host} to be {state}",
+            lambda: s if (s := self.service(host))["state"] == state else None,
+            timeout,
+            interval=0.5,
+        )
+
+    # Migrations.
+    def migrations(
+        self,
+        source_compute: str | None = None,
+        instance_uuid: str | None = None,
+        migration_type: str | None = "evacuation",
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {}
+        if source_compute:
+            params["source_compute"] = source_compute
+        if instance_uuid:
+            params["instance_uuid"] = instance_uuid
+        if migration_type:
+            params["migration_type"] = migration_type
+        migrations: list[dict[str, Any]] = self.get(
+            "/os-migrations", MV_MIGRATIONS, **params
+        )["migrations"]
+        return migrations
+
+    def wait_for_migration(
+        self,
+        server_id: str,
+        status: str | Collection[str] = "done",
+        timeout: float = 60.0,
+        migration_type: str = "evacuation",
+    ) -> dict[str, Any]:
+        """Wait until the server's newest migration of that type has
+        ``status``."""
+        wanted = {status} if isinstance(status, str) else set(status)
+        seen: list[dict[str, Any]] = []
+
+        def probe() -> dict[str, Any] | None:
+            found = self.migrations(
+                instance_uuid=server_id, migration_type=migration_type
+            )
+            seen[:] = found
+            if not found:
+                return None
+            newest = max(found, key=lambda m: m["id"])
+            return newest if newest["status"] in wanted else None
+
+        return wait_for(
+            f"{migration_type} of {server_id} to be {sorted(wanted)}",
+            probe,
+            timeout,
+            last=lambda: [m["status"] for m in seen],
+        )
+
+
+def _parallel(
+    fn: Callable[[int], T], items: Iterable[int], concurrency: int
+) -> list[T]:
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(fn, items))

@@ -1,0 +1,61 @@
+"""Top-level WSGI app: one port for Nova, the stand-ins and the control
+interface.
+
+- ``/_sandbox/...``: control interface (control.py)
+- ``/image/...``: Glance v2 stand-in; ``/identity/...``: Keystone v3
+  stand-in (stubs.py)
+- everything else: Nova's stock osapi_compute app, through the request
+  recorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tests.sandbox.control import Control
+from tests.sandbox.recorder import RequestRecorder
+from tests.sandbox.stubs import GlanceStub, KeystoneStub
+
+
+def base_url(environ: dict[str, Any]) -> str:
+    """The URL clients used to reach us, e.g. ``http://127.0.0.1:4242``."""
+    host = environ.get("HTTP_HOST") or (
+        f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    )
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+
+def _shift(environ: dict[str, Any], prefix: str) -> None:
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(prefix) :]
+
+
+class Router:
+    def __init__(
+        self,
+        nova: RequestRecorder,
+        control: Control,
+        glance: GlanceStub,
+        keystone: KeystoneStub,
+    ) -> None:
+        self.nova = nova
+        self.control = control
+        self.glance = glance
+        self.keystone = keystone
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_sandbox" or path.startswith("/_sandbox/"):
+            return self.control(environ, start_response)
+        for prefix, stub in (
+            ("/image", self.glance),
+            ("/identity", self.keystone),
+        ):
+            if path == prefix or path.startswith(prefix + "/"):
+                url = base_url(environ)
+                _shift(environ, prefix)
+                return stub(environ, start_response, url)
+        return self.nova(environ, start_response)

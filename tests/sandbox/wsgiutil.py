@@ -1,0 +1,53 @@
+"""Small WSGI helpers shared by the sandbox's own endpoints."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+StartResponse = Callable[..., Any]
+
+
+def json_response(
+    start_response: StartResponse, status: int, body: Any
+) -> Iterable[bytes]:
+    """Send ``body`` as JSON with the given status code."""
+    data = json.dumps(body).encode()
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+        ],
+    )
+    return [data]
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back for the next reader."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        data = environ["wsgi.input"].read(length)
+    elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        data = environ["wsgi.input"].read()
+        environ["CONTENT_LENGTH"] = str(len(data))
+    else:
+        return b""
+    environ["wsgi.input"] = io.BytesIO(data)
+    return data
+
+
+def parse_json(data: bytes) -> Any:
+    """The parsed JSON document, or None if ``data`` is empty or not JSON."""
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
