@@ -48,9 +48,13 @@ class ComputeAPI(Protocol):
         self,
         source_host: str | None = None,
         instance_uuid: str | None = None,
-        changes_since: str | None = None,
     ) -> list[Migration]:
-        """Evacuation records; changes_since is a hint (from 2.59)."""
+        """Evacuation records, every page.
+
+        No changes-since: Nova compares it with updated_at, which stays
+        NULL until a record first changes, so an evacuation stuck in
+        "accepted" would never be seen.
+        """
         ...
 
     def stop_server(self, server_id: str) -> None: ...

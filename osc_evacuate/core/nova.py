@@ -24,8 +24,8 @@ from osc_evacuate.core.microversion import Microversion, VersionRange, mv
 from osc_evacuate.core.models import ComputeService, Migration, Server
 from osc_evacuate.core.rules import rule_for
 
-# 2.59 adds changes-since on migrations; 2.53 service UUIDs; 2.16
-# host_status. Nothing newer is needed for reading.
+# 2.59 pages migrations and gives them a uuid; 2.53 service UUIDs. Nothing
+# newer is needed for reading.
 READ_VERSION = mv("2.80")
 PAGE_SIZE = 1000
 _UUID = re.compile(r"^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$", re.I)
@@ -163,18 +163,26 @@ class NovaComputeAPI:
         self,
         source_host: str | None = None,
         instance_uuid: str | None = None,
-        changes_since: str | None = None,
     ) -> list[Migration]:
-        if self._read_version() < mv("2.59"):
-            changes_since = None
-        body = self._get(
-            "/os-migrations",
-            migration_type="evacuation",
-            source_compute=source_host,
-            instance_uuid=instance_uuid,
-            **{"changes-since": changes_since},
-        )
-        return [_migration(m) for m in body.get("migrations", [])]
+        query: dict[str, object] = {
+            "migration_type": "evacuation",
+            "source_compute": source_host,
+            "instance_uuid": instance_uuid,
+        }
+        # From 2.59 Nova pages this list (1000 by default) by uuid.
+        paged = self._read_version() >= mv("2.59")
+        found: list[Migration] = []
+        marker: str | None = None
+        while True:
+            if paged:
+                query.update(limit=PAGE_SIZE, marker=marker)
+            body = self._get("/os-migrations", **query)
+            page = body.get("migrations", [])
+            found += [_migration(m) for m in page]
+            links = body.get("migrations_links") or []
+            if not paged or not page or not _has_next(links):
+                return found
+            marker = page[-1]["uuid"]
 
     def stop_server(self, server_id: str) -> None:
         self._call(
@@ -192,9 +200,13 @@ class NovaComputeAPI:
             page = body.get("servers", [])
             yield from (_server(s) for s in page)
             links = body.get("servers_links") or []
-            if not page or not any(ln.get("rel") == "next" for ln in links):
+            if not page or not _has_next(links):
                 return
             marker = page[-1]["id"]
+
+
+def _has_next(links: list[dict[str, Any]]) -> bool:
+    return any(link.get("rel") == "next" for link in links)
 
 
 def _one_line(text: object) -> str:

@@ -2,8 +2,9 @@
 
 Each poll costs two requests whatever the number of servers: the
 evacuation records from the source host and the servers changed since the
-run began. A server's status alone proves nothing (it can read ACTIVE while
-still on the source host); the migration record's done does.
+run began (more only past 1000 of either, a page each). A server's status
+alone proves nothing (it can read ACTIVE while still on the source host);
+the migration record's done does.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class WaitPolicy:
 class Poller:
     api: ComputeAPI
     source_host: str | None
-    since: str  # Nova timestamp: changes-since for both polls
+    since: str  # Nova timestamp: changes-since of the servers poll
     clock: Clock
     policy: WaitPolicy
     resubmit: Callable[[ServerOutcome], None]
@@ -78,7 +79,7 @@ class Poller:
         try:
             migrations = retrying(
                 lambda: self.api.evacuation_migrations(
-                    source_host=self.source_host, changes_since=self.since
+                    source_host=self.source_host
                 ),
                 self.clock,
                 self.policy.retry,

@@ -85,12 +85,15 @@ def new_compute(sandbox: Sandbox) -> Iterator[Callable[..., str]]:
         return name
 
     yield start
-    # A stopped compute costs nothing (no heartbeat, and the scheduler
-    # skips it), and later tests do not land on it.
+    # A stopped compute costs nothing (no heartbeat). It is also forced
+    # down: Nova thinks a stopped compute up for service_down_time more,
+    # and the next test's servers scheduled to it would never build.
     running = {c["host"] for c in sandbox.computes() if c["running"]}
     for name in started:
         if name in running:
             sandbox.crash_compute(name)
+        if not sandbox.admin.service(name)["forced_down"]:
+            sandbox.admin.force_down(name)
 
 
 @pytest.fixture

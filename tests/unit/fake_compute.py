@@ -88,7 +88,10 @@ class FakeCompute:
         return [s for s in self.servers.values() if s.host == host]
 
     def servers_changed_since(self, since: str) -> list[Server]:
+        # The poll reads records first and servers second: a new step is
+        # taken when a poll (or an already-evacuated lookup) reads servers.
         self.calls["servers_changed_since"] += 1
+        self._advance()
         return list(self.servers.values())
 
     def get_server(self, server_id: str) -> Server | None:
@@ -129,11 +132,8 @@ class FakeCompute:
         self,
         source_host: str | None = None,
         instance_uuid: str | None = None,
-        changes_since: str | None = None,
     ) -> list[Migration]:
         self.calls["migrations"] += 1
-        if changes_since is not None:
-            self._advance()
         return [
             m
             for m in self.migrations

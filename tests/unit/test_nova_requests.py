@@ -111,3 +111,30 @@ def test_servers_on_host_follows_every_page() -> None:
     assert "host=c1" in urls[0] and "all_tenants=1" in urls[0]
     assert "limit=1000" in urls[0] and "marker" not in urls[0]
     assert "marker=b" in urls[1]
+
+
+def test_migrations_follow_every_page_from_2_59() -> None:
+    def page(uuids: list[str], more: bool) -> dict[str, object]:
+        return {
+            "migrations": [
+                {"id": n, "uuid": u, "instance_uuid": "i", "status": "done"}
+                for n, u in enumerate(uuids)
+            ],
+            "migrations_links": [{"rel": "next"}] if more else [],
+        }
+
+    session = FakeSession(
+        (200, {"version": {"version": "2.96", "min_version": "2.1"}}),
+        (200, page(["m1", "m2"], True)),
+        (200, page(["m3"], False)),
+    )
+    api = NovaComputeAPI(session)
+    found = api.evacuation_migrations(source_host="c1")
+    assert len(found) == 3
+    first, second = (s.url for s in session.sent[1:])
+    assert "migration_type=evacuation" in first
+    assert "source_compute=c1" in first and "marker" not in first
+    # No changes-since: a record never updated since its creation has a
+    # NULL updated_at, and Nova would leave it out.
+    assert "changes-since" not in first
+    assert "marker=m2" in second
