@@ -39,7 +39,8 @@ def submit_all(
     if not todo:
         return
     workers = max(1, min(max_parallel, len(todo)))
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(workers)
+    try:
         futures = [
             pool.submit(submit_one, api, row, submission, clock)
             for row in todo
@@ -47,6 +48,11 @@ def submit_all(
         for future, row in zip(futures, todo, strict=True):
             future.result()
             on_done(row)
+    except BaseException:
+        # Ctrl-C: send nothing more; requests already on the wire finish.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def submit_one(

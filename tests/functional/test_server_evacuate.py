@@ -205,3 +205,31 @@ def test_names_unknown_ambiguous_and_not_evacuable(
         assert f"is {status}" in proc.stderr
         assert "Nova evacuates only active, stopped or error" in proc.stderr
     assert evacuate_posts(sandbox) == []
+
+
+def test_target_state_stopped_without_a_pin(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    (server,) = boot_servers(1, host=fresh_host)
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+
+    shown = openstack_json(
+        "server",
+        "evacuate",
+        server["id"],
+        "--target-state",
+        "stopped",
+        "--wait",
+        "120",
+    )
+
+    assert (shown["Status Before"], shown["Status"]) == ("ACTIVE", "SHUTOFF")
+    assert shown["Result"] == "verified"
+    assert nova.server(server["id"])["status"] == "SHUTOFF"
+    [post] = evacuate_posts(sandbox)
+    assert post["microversion"] == "2.95"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 
 from osc_evacuate.core import evacuation
@@ -191,3 +194,31 @@ def test_unknown_host_suggests_close_names() -> None:
     request = evacuation.Request(options=EvacuateOptions())
     with pytest.raises(NotFound, match="Did you mean: c1"):
         evacuation.evacuate_host(api, "c11", request, FakeClock())
+
+
+def test_interrupt_stops_further_submissions() -> None:
+    api = FakeCompute(*(server(str(i)) for i in range(10)))
+    gate = threading.Event()
+    evacuate = api.evacuate
+
+    def gated(*args: Any) -> Any:
+        if api.calls["evacuate"] >= 2:
+            gate.wait(10)  # the third waits while Ctrl-C is handled
+        return evacuate(*args)
+
+    api.evacuate = gated  # type: ignore[method-assign]
+    done: list[object] = []
+
+    def interrupt_after_two(rows: object) -> None:
+        done.append(rows)
+        if len(done) == 2:
+            threading.Timer(0.2, gate.set).start()
+            raise KeyboardInterrupt
+
+    request = evacuation.Request(options=EvacuateOptions(), max_parallel=1)
+    with pytest.raises(KeyboardInterrupt):
+        evacuation.evacuate_host(
+            api, "c1", request, FakeClock(), on_progress=interrupt_after_two
+        )
+    # The third was on the wire already and finishes; no more are sent.
+    assert api.calls["evacuate"] == 3
