@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from osc_lib import exceptions
+from osc_lib.command import command
 
+from osc_evacuate.core import evacuation
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import EvacuateError
 from osc_evacuate.core.microversion import Microversion
-from osc_evacuate.core.models import TargetState
+from osc_evacuate.core.models import EvacuateOptions, TargetState
 from osc_evacuate.core.outcome import Result, ServerOutcome, progress_of
 from osc_evacuate.core.submit import DEFAULT_MAX_PARALLEL
 from osc_evacuate.core.waiter import WaitPolicy
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 3
@@ -165,6 +169,63 @@ def wait_policy(parsed_args: argparse.Namespace) -> WaitPolicy | None:
     )
 
 
+if TYPE_CHECKING:
+    _Command = command.Command
+else:
+    _Command = object
+
+
+class EvacuateCommand(_Command):
+    """Mixed into both commands, before cliff's Lister or ShowOne.
+
+    cliff exits 0 once it has printed; these commands print every row and
+    then say through the exit code whether some server failed.
+    """
+
+    exit_code = EXIT_OK
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = EXIT_CODES_HELP
+        return parser
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        super().run(parsed_args)
+        return self.exit_code
+
+    def evacuate(
+        self,
+        parsed_args: argparse.Namespace,
+        destination: str | None,
+        job: Callable[[ComputeAPI, evacuation.Request, ProgressLine], T],
+    ) -> T:
+        """Build the request from the shared options and run job on it,
+        turning the core's errors into OSC's one-line CommandError."""
+        api = compute_api(self.app)
+        progress = ProgressLine(self.app.stderr)
+        try:
+            request = evacuation.Request(
+                options=EvacuateOptions(
+                    host=destination,
+                    force=parsed_args.force,
+                    shared_storage=parsed_args.shared_storage,
+                    password=getattr(parsed_args, "password", None),
+                    target_state=TargetState(parsed_args.target_state),
+                ),
+                pinned=pinned_version(self.app, api),
+                wait=wait_policy(parsed_args),
+                max_parallel=getattr(
+                    parsed_args, "max_parallel", DEFAULT_MAX_PARALLEL
+                ),
+            )
+            return job(api, request, progress)
+        except EvacuateError as exc:
+            raise exceptions.CommandError(str(exc)) from exc
+        finally:
+            progress.close()
+
+
 def compute_api(app: Any) -> ComputeAPI:
     """The client plugin.make_client built (OSC creates it lazily)."""
     api: ComputeAPI = app.client_manager.evacuate
@@ -187,10 +248,6 @@ def pinned_version(app: Any, api: ComputeAPI) -> Microversion | None:
             f"--os-compute-api-version {text} is not a compute "
             "microversion (expected 2.<n>)"
         ) from None
-
-
-def command_error(exc: EvacuateError) -> exceptions.CommandError:
-    return exceptions.CommandError(str(exc))
 
 
 def exit_code(rows: Sequence[ServerOutcome]) -> int:
@@ -226,32 +283,25 @@ class ProgressLine:
             self.stream.flush()
 
 
-def _non_negative_seconds(text: str) -> float:
+def _number(text: str, kind: type[float], minimum: float, what: str) -> float:
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a number of seconds, got {text!r}"
+            f"expected {what}, got {text!r}"
         ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum:g}")
     return value
+
+
+def _non_negative_seconds(text: str) -> float:
+    return _number(text, float, 0, "a number of seconds")
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number, got {text!r}"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
+    return int(_number(text, int, 0, "a whole number"))
 
 
 def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+    return int(_number(text, int, 1, "a whole number"))

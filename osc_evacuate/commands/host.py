@@ -10,8 +10,6 @@ from osc_lib.command import command
 
 from osc_evacuate.commands import common
 from osc_evacuate.core import evacuation
-from osc_evacuate.core.errors import EvacuateError
-from osc_evacuate.core.models import EvacuateOptions, TargetState
 from osc_evacuate.core.outcome import ServerOutcome
 
 COLUMNS = (
@@ -29,7 +27,7 @@ COLUMNS = (
 )
 
 
-class EvacuateHost(command.Lister):
+class EvacuateHost(common.EvacuateCommand, command.Lister):
     _description = (
         "Evacuate every server of a failed compute host, in all projects.\n\n"
         "The host's nova-compute service must be down: fence the host, then "
@@ -40,14 +38,8 @@ class EvacuateHost(command.Lister):
         "waited for, and only the rest is submitted."
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.exit_code = common.EXIT_OK
-
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = super().get_parser(prog_name)
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
-        parser.epilog = common.EXIT_CODES_HELP
+        parser = super().get_parser(prog_name)
         parser.add_argument(
             "host",
             metavar="<host>",
@@ -72,33 +64,15 @@ class EvacuateHost(command.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
-        api = common.compute_api(self.app)
-        progress = common.ProgressLine(self.app.stderr)
-        try:
-            request = evacuation.Request(
-                options=EvacuateOptions(
-                    host=parsed_args.target_host,
-                    force=parsed_args.force,
-                    shared_storage=parsed_args.shared_storage,
-                    target_state=TargetState(parsed_args.target_state),
-                ),
-                pinned=common.pinned_version(self.app, api),
-                wait=common.wait_policy(parsed_args),
-                max_parallel=parsed_args.max_parallel,
-            )
-            report = evacuation.evacuate_host(
+        report = self.evacuate(
+            parsed_args,
+            parsed_args.target_host,
+            lambda api, request, progress: evacuation.evacuate_host(
                 api, parsed_args.host, request, on_progress=progress
-            )
-        except EvacuateError as exc:
-            raise common.command_error(exc) from exc
-        finally:
-            progress.close()
+            ),
+        )
         self.exit_code = common.exit_code(report.rows)
         return COLUMNS, [row_of(r) for r in report.rows]
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        super().run(parsed_args)
-        return self.exit_code
 
 
 def row_of(row: ServerOutcome) -> tuple[Any, ...]:

@@ -9,12 +9,11 @@ from osc_lib.command import command
 
 from osc_evacuate.commands import common
 from osc_evacuate.core import evacuation
-from osc_evacuate.core.errors import EvacuateError
-from osc_evacuate.core.models import EvacuateOptions, TargetState
+from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.outcome import ServerOutcome
 
 
-class EvacuateServer(command.ShowOne):
+class EvacuateServer(common.EvacuateCommand, command.ShowOne):
     _description = (
         "Evacuate a server to a different host.\n\n"
         "This command is used to recreate a server after the host it was on "
@@ -30,14 +29,8 @@ class EvacuateServer(command.ShowOne):
         "evacuated instance on the new host."
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.exit_code = common.EXIT_OK
-
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = super().get_parser(prog_name)
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
-        parser.epilog = common.EXIT_CODES_HELP
+        parser = super().get_parser(prog_name)
         parser.add_argument(
             "server",
             metavar="<server>",
@@ -75,20 +68,11 @@ class EvacuateServer(command.ShowOne):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        api = common.compute_api(self.app)
-        progress = common.ProgressLine(self.app.stderr)
-        try:
-            request = evacuation.Request(
-                options=EvacuateOptions(
-                    host=parsed_args.host,
-                    force=parsed_args.force,
-                    shared_storage=parsed_args.shared_storage,
-                    password=parsed_args.password,
-                    target_state=TargetState(parsed_args.target_state),
-                ),
-                pinned=common.pinned_version(self.app, api),
-                wait=common.wait_policy(parsed_args),
-            )
+        def job(
+            api: ComputeAPI,
+            request: evacuation.Request,
+            progress: common.ProgressLine,
+        ) -> ServerOutcome:
             report = evacuation.evacuate_server(
                 api, parsed_args.server, request, on_progress=progress
             )
@@ -96,16 +80,11 @@ class EvacuateServer(command.ShowOne):
             if row.after is None:
                 # Without --wait: show the server as it is now.
                 row.after = api.get_server(row.before.id)
-        except EvacuateError as exc:
-            raise common.command_error(exc) from exc
-        finally:
-            progress.close()
-        self.exit_code = common.exit_code(report.rows)
-        return show(row, reveal_password=parsed_args.password is None)
+            return row
 
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        super().run(parsed_args)
-        return self.exit_code
+        row = self.evacuate(parsed_args, parsed_args.host, job)
+        self.exit_code = common.exit_code([row])
+        return show(row, reveal_password=parsed_args.password is None)
 
 
 def show(

@@ -9,32 +9,11 @@ from osc_evacuate.core.microversion import mv
 from osc_evacuate.core.models import EvacuateOptions
 from osc_evacuate.core.nova import NovaComputeAPI
 from osc_evacuate.core.rules import evacuate_body
+from tests.unit.bodies import BODIES
 from tests.unit.fake_session import FakeSession
 
-CASES = [
-    ("2.1", EvacuateOptions(), {"onSharedStorage": False}),
-    ("2.13", EvacuateOptions(shared_storage=True), {"onSharedStorage": True}),
-    ("2.14", EvacuateOptions(), {}),
-    ("2.28", EvacuateOptions(host="c2"), {"host": "c2"}),
-    ("2.29", EvacuateOptions(host="c2"), {"host": "c2"}),
-    (
-        "2.29",
-        EvacuateOptions(host="c2", force=True),
-        {"host": "c2", "force": True},
-    ),
-    (
-        "2.67",
-        EvacuateOptions(host="c2", force=True),
-        {"host": "c2", "force": True},
-    ),
-    ("2.68", EvacuateOptions(host="c2"), {"host": "c2"}),
-    ("2.94", EvacuateOptions(), {}),
-    ("2.95", EvacuateOptions(), {}),
-    ("2.104", EvacuateOptions(host="c2"), {"host": "c2"}),
-]
 
-
-@pytest.mark.parametrize(("version", "options", "body"), CASES)
+@pytest.mark.parametrize(("version", "options", "body"), BODIES)
 def test_evacuate_request_body_and_headers(
     version: str, options: EvacuateOptions, body: dict[str, object]
 ) -> None:

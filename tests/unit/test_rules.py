@@ -15,6 +15,7 @@ from osc_evacuate.core.rules import (
     evacuate_body,
     rule_for,
 )
+from tests.unit.bodies import BODIES
 
 CLOUD = VersionRange(mv("2.1"), mv("2.104"))
 
@@ -52,39 +53,7 @@ def test_table_rows_are_consistent() -> None:
         )
 
 
-@pytest.mark.parametrize(
-    ("version", "options", "body"),
-    [
-        ("2.1", EvacuateOptions(), {"onSharedStorage": False}),
-        (
-            "2.13",
-            EvacuateOptions(host="c2", shared_storage=True),
-            {"host": "c2", "onSharedStorage": True},
-        ),
-        (
-            "2.13",
-            EvacuateOptions(password="s3cret"),
-            {"onSharedStorage": False, "adminPass": "s3cret"},
-        ),
-        ("2.14", EvacuateOptions(), {}),
-        ("2.28", EvacuateOptions(host="c2"), {"host": "c2"}),
-        ("2.29", EvacuateOptions(host="c2"), {"host": "c2"}),
-        (
-            "2.29",
-            EvacuateOptions(host="c2", force=True),
-            {"host": "c2", "force": True},
-        ),
-        (
-            "2.67",
-            EvacuateOptions(host="c2", force=True),
-            {"host": "c2", "force": True},
-        ),
-        ("2.68", EvacuateOptions(host="c2"), {"host": "c2"}),
-        ("2.94", EvacuateOptions(password="pw"), {"adminPass": "pw"}),
-        ("2.95", EvacuateOptions(), {}),
-        ("2.104", EvacuateOptions(host="c2"), {"host": "c2"}),
-    ],
-)
+@pytest.mark.parametrize(("version", "options", "body"), BODIES)
 def test_evacuate_body(
     version: str, options: EvacuateOptions, body: dict[str, object]
 ) -> None:
