@@ -22,6 +22,7 @@ lint: venv
 	$(BIN)/ruff check osc_evacuate tests tools
 	$(BIN)/ruff format --check osc_evacuate
 	$(BIN)/mypy
+	$(BIN)/reno lint >/dev/null
 
 unit: venv
 	$(BIN)/pytest -q tests/unit

@@ -75,7 +75,7 @@ def evacuate_host(
     version = _choose(api, request, "--target-host")
     service = find_compute_service(api, host)
     _refuse_if_up(service)
-    _check_target(api, request.options.host, host)
+    _check_target(api, request.options, host)
     on_host = api.servers_on_host(host)
     migrations = api.evacuation_migrations(source_host=host)
     rows = plan_servers(on_host, migrations, request.options.target_state)
@@ -116,7 +116,7 @@ def evacuate_server(
     if server.host:
         for service in api.compute_services(server.host):
             _refuse_if_up(service)
-    _check_target(api, request.options.host, server.host)
+    _check_target(api, request.options, server.host)
     migrations = api.evacuation_migrations(
         source_host=server.host, instance_uuid=server.id
     )
@@ -177,8 +177,9 @@ def _refuse_if_up(service: ComputeService) -> None:
 
 
 def _check_target(
-    api: ComputeAPI, target: str | None, source: str | None
+    api: ComputeAPI, options: EvacuateOptions, source: str | None
 ) -> None:
+    target = options.host
     if target is None:
         return
     if target == source:
@@ -186,7 +187,9 @@ def _check_target(
             f"the target host {target} is the host being evacuated"
         )
     service = find_compute_service(api, target)
-    if not service.is_up or service.status != "enabled":
+    # --force skips the scheduler, so a disabled spare host is fair game.
+    disabled = service.status != "enabled" and not options.force
+    if not service.is_up or disabled:
         raise UsageError(
             f"the target host {target} cannot take servers: its "
             f"nova-compute is {service.state} and {service.status}"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
 import pytest
 
 from osc_evacuate.core import evacuation
-from osc_evacuate.core.errors import ComputeAPIError, NotFound, Refused
+from osc_evacuate.core.errors import (
+    ComputeAPIError,
+    NotFound,
+    Refused,
+    UsageError,
+)
 from osc_evacuate.core.models import EvacuateOptions, TargetState
 from osc_evacuate.core.outcome import Action, Result
 from osc_evacuate.core.waiter import WaitPolicy
@@ -222,3 +228,15 @@ def test_interrupt_stops_further_submissions() -> None:
         )
     # The third was on the wire already and finishes; no more are sent.
     assert api.calls["evacuate"] == 3
+
+
+def test_target_host_must_be_up_and_enabled_unless_forced() -> None:
+    api = FakeCompute(server("a"))
+    api.services[1] = dataclasses.replace(api.services[1], status="disabled")
+    with pytest.raises(UsageError, match="nova-compute is up and disabled"):
+        run(api, host="c2")
+    assert api.calls["evacuate"] == 0
+    # --force skips the scheduler: a disabled spare host may take them.
+    report = run(api, host="c2", force=True)
+    assert results(report) == {"a": "verified"}
+    assert report.microversion.minor == 67
