@@ -23,7 +23,7 @@ from osc_evacuate.core.models import (
     Server,
     TargetState,
 )
-from osc_evacuate.core.outcome import Result, ServerOutcome
+from osc_evacuate.core.outcome import ServerOutcome
 from osc_evacuate.core.plan import (
     already_evacuated_row,
     evacuated_since,
@@ -59,9 +59,6 @@ class Report:
     microversion: Microversion
     rows: list[ServerOutcome]
     polls: int = 0
-
-    def count(self, result: Result) -> int:
-        return sum(row.result is result for row in self.rows)
 
 
 def evacuate_host(

@@ -24,9 +24,6 @@ class Microversion:
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
 
-    def previous(self) -> Microversion:
-        return Microversion(self.major, self.minor - 1)
-
 
 def mv(text: str) -> Microversion:
     """Shorthand for literals in tables and tests."""

@@ -40,11 +40,12 @@ def plan_servers(
 ) -> list[ServerOutcome]:
     """Rows for the servers still on the failed host."""
     latest = latest_by_instance(migrations)
+    ids: dict[str, set[int]] = {}
+    for record in migrations:
+        ids.setdefault(record.instance_uuid, set()).add(record.id)
     rows = []
     for server in on_host:
-        known = frozenset(
-            m.id for m in migrations if m.instance_uuid == server.id
-        )
+        known = frozenset(ids.get(server.id, ()))
         mig = latest.get(server.id)
         row = ServerOutcome(
             before=server,

@@ -17,7 +17,6 @@ from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.models import Migration, Server
 from osc_evacuate.core.outcome import Result, ServerOutcome
-from osc_evacuate.core.plan import latest_by_instance
 from osc_evacuate.core.retry import RetryPolicy, retrying
 
 NO_VALID_HOST = "No valid host"
@@ -92,15 +91,18 @@ class Poller:
         except ComputeAPIError:
             return False  # Nova is busy; the next poll will tell
         by_id = {s.id: s for s in servers}
+        records: dict[str, list[Migration]] = {}
+        for record in migrations:
+            records.setdefault(record.instance_uuid, []).append(record)
         changed = False
         for row in pending:
+            # The newest record this run is waiting for, if Nova made it.
             mine = [
                 m
-                for m in migrations
-                if m.instance_uuid == row.before.id
-                and m.id not in row.known_migrations
+                for m in records.get(row.before.id, [])
+                if m.id not in row.known_migrations
             ]
-            mig = latest_by_instance(mine).get(row.before.id)
+            mig = max(mine, key=lambda m: m.id, default=None)
             changed |= self._update(row, mig, by_id.get(row.before.id))
         return changed
 
