@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import logging
 from collections.abc import Callable, Sequence
 
 from osc_evacuate.core.api import ComputeAPI
@@ -37,6 +38,8 @@ from osc_evacuate.core.submit import (
     submit_one,
 )
 from osc_evacuate.core.waiter import Poller, WaitPolicy
+
+LOG = logging.getLogger(__name__)
 
 # Client and Nova clocks differ; polls look this far further back.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -71,10 +74,24 @@ def evacuate_host(
     clock = clock or SystemClock()
     version = _choose(api, request, "--target-host")
     service = find_compute_service(api, host)
+    LOG.debug(
+        "nova-compute on %s: %s, %s, forced_down=%s, updated_at %s",
+        host,
+        service.state,
+        service.status,
+        service.forced_down,
+        service.updated_at,
+    )
     _refuse_if_up(service)
     _check_target(api, request.options, host)
     on_host = api.servers_on_host(host)
     migrations = api.evacuation_migrations(source_host=host)
+    LOG.debug(
+        "%d servers on %s, %d evacuation records from it",
+        len(on_host),
+        host,
+        len(migrations),
+    )
     rows = plan_servers(on_host, migrations, request.options.target_state)
     outage = (
         parse_nova_time(service.updated_at) if service.updated_at else None
@@ -213,6 +230,7 @@ def _run(
         ]
     )
     since = nova_time(start - CLOCK_SKEW)
+    LOG.debug("polls look for changes since %s", since)
     submission = Submission(
         source_host, version, evacuate_body(version, request.options)
     )

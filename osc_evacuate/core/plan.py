@@ -8,6 +8,7 @@ for, and only the rest is submitted.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable
 
 from osc_evacuate.core.clock import parse_nova_time
@@ -19,6 +20,7 @@ from osc_evacuate.core.outcome import (
     expected_status,
 )
 
+LOG = logging.getLogger(__name__)
 _EVACUABLE = "active, stopped or error"
 
 
@@ -65,8 +67,23 @@ def plan_servers(
                 f"vm_state {server.vm_state or 'unknown'} is not evacuable "
                 f"(Nova evacuates {_EVACUABLE} servers)"
             )
+        LOG.debug(
+            "plan %s (%s): %s%s",
+            server.id,
+            server.status,
+            row.action.value,
+            _why(row, mig),
+        )
         rows.append(row)
     return rows
+
+
+def _why(row: ServerOutcome, mig: Migration | None) -> str:
+    if row.action is Action.RESUMED and mig is not None:
+        return f", migration {mig.id} is still {mig.status}"
+    if row.action is Action.SKIPPED:
+        return f", {row.error}"
+    return f", to end {row.expected_status}"
 
 
 def evacuated_since(
@@ -84,6 +101,13 @@ def evacuated_since(
         if uuid in on_host or not mig.succeeded:
             continue
         if since is None or parse_nova_time(mig.created_at) >= since:
+            LOG.debug(
+                "plan %s: already evacuated (migration %s %s, since %s)",
+                uuid,
+                mig.id,
+                mig.status,
+                since,
+            )
             found[uuid] = mig
     return found
 

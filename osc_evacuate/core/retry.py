@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -10,6 +11,7 @@ from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
 
 T = TypeVar("T")
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,5 +43,6 @@ def retrying(
         except ComputeAPIError as exc:
             if not transient(exc):
                 raise
+            LOG.debug("retrying in %.1f s after: %s", delay, exc)
         clock.sleep(delay)
     return call()

@@ -8,11 +8,14 @@ from it, so a new Nova rule is one new row.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 
 from osc_evacuate.core.errors import UsageError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
 from osc_evacuate.core.models import EvacuateOptions, TargetState
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,13 +136,28 @@ def choose_microversion(
     """
     validate_options(options, host_option)
     needs = requirements(options, host_option)
+    why = ", ".join(f"{n.option} ({n.versions()})" for n in needs)
     if pinned is not None:
-        return _check_pinned(pinned, cloud, needs)
+        version = _check_pinned(pinned, cloud, needs)
+        LOG.debug(
+            "microversion %s: pinned by --os-compute-api-version; "
+            "it honours %s",
+            version,
+            why or "every option",
+        )
+        return version
     for rule in reversed(EVACUATE_RULES):
         candidate = min(rule.last or rule.first, cloud.maximum)
         if not rule.covers(candidate) or candidate not in cloud:
             continue
         if all(need.holds(rule) for need in needs):
+            LOG.debug(
+                "microversion %s: the newest this cloud (%s) accepts "
+                "that honours %s",
+                candidate,
+                cloud,
+                why or "every option",
+            )
             return candidate
     wanted = "; ".join(f"{n.option} needs {n.versions()}" for n in needs)
     raise UsageError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 
 from osc_evacuate.core.api import ComputeAPI
@@ -12,6 +13,8 @@ from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.outcome import Action, Result, ServerOutcome
 from osc_evacuate.core.retry import RetryPolicy, retrying
+
+LOG = logging.getLogger(__name__)
 
 # Masakari evacuates 3 at a time; a failed host's servers all hit the
 # scheduler and conductor at once, so stay close to that by default.
@@ -66,6 +69,12 @@ def submit_one(
     row.started = clock.monotonic()
     row.result, row.error = Result.SUBMITTED, None
     server_id = row.before.id
+    LOG.debug(
+        "evacuating %s at %s (attempt %d)",
+        server_id,
+        submission.version,
+        row.attempts,
+    )
     for delay in [*submission.retry.delays(), None]:
         try:
             answer = api.evacuate(
@@ -75,16 +84,32 @@ def submit_one(
             if exc.no_answer or (exc.status or 0) >= 500:
                 # It may have been carried out all the same: look first.
                 landed = _landed(api, row, submission, clock)
+                LOG.debug(
+                    "evacuate %s failed (%s); landed after all: %s",
+                    server_id,
+                    exc,
+                    "unknown" if landed is None else landed,
+                )
                 if landed is None:
                     row.finish(Result.FAILED, clock.monotonic(), _unknown(exc))
                     return
                 if landed:
                     return
             if not exc.transient or delay is None:
+                LOG.debug("evacuate %s: giving up: %s", server_id, exc)
                 row.finish(Result.FAILED, clock.monotonic(), str(exc))
                 return
+            LOG.debug(
+                "evacuate %s: retrying in %.1f s after: %s",
+                server_id,
+                delay,
+                exc,
+            )
             clock.sleep(delay)
             continue
+        LOG.debug(
+            "evacuate %s accepted (request %s)", server_id, answer.request_id
+        )
         row.request_id = answer.request_id
         row.admin_pass = answer.admin_pass
         return
