@@ -1,16 +1,20 @@
 """OpenStackClient plugin module (entry point openstack.cli.extension).
 
-OSC imports this on every `openstack` run, so it imports nothing heavy:
-novaclient is loaded only when a command asks for the client.
+OSC imports this on every `openstack` run, so it imports nothing heavy: the
+transport (core.nova, core.transport and keystoneauth's adapter) is loaded
+only when one of our commands asks OSC for the client.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from osc_evacuate.core.nova import NovaComputeAPI
+
+LOG = logging.getLogger(__name__)
 
 # Not "compute": that name is OSC's own. Our commands speak to Nova's compute
 # API and honour --os-compute-api-version, so there is no version of ours.
@@ -25,11 +29,18 @@ def make_client(instance: Any) -> NovaComputeAPI:
     from osc_evacuate.core.nova import NovaComputeAPI
 
     config = instance.get_configuration()
+    override = config.get("compute_endpoint_override")
+    LOG.debug(
+        "Compute API: region %s, interface %s, endpoint %s",
+        instance.region_name,
+        instance.interface,
+        override or "from the catalog",
+    )
     return NovaComputeAPI(
         session=instance.session,
         region_name=instance.region_name,
         interface=instance.interface,
-        endpoint_override=config.get("compute_endpoint_override"),
+        endpoint_override=override,
     )
 
 

@@ -1,0 +1,247 @@
+"""HTTP to Nova's compute API on OpenStackClient's keystoneauth session.
+
+What each library does for us, and why:
+
+- keystoneauth1, through an Adapter for service type "compute" on OSC's
+  session: the token and its renewal, the endpoint (from the catalog by
+  region and interface, or the user's endpoint override), TLS, JSON
+  encoding, and the microversion headers. It sends whatever microversion
+  it is given, as ``OpenStack-API-Version: compute 2.N`` and the legacy
+  ``X-OpenStack-Nova-API-Version: 2.N``, with no ceiling of its own, so a
+  newer Nova needs nothing newer from us. At ``--debug`` it logs every
+  request and answer in full, bodies included.
+- python-novaclient: not used. It refuses microversions past its own newest
+  (2.96) and takes no new ones; all it still did for us was set the same
+  headers and read Nova's error body, which ``_error_message`` does here.
+
+Passwords: keystoneauth would print an evacuate body's ``adminPass``, and
+Nova's answer to one (a generated password, before 2.14). Such requests are
+sent ``quiet``: keystoneauth logs neither body nor answer, and this module
+logs one line of its own with every ``adminPass`` masked. Which fields hold
+a password is Nova's API (``SECRET_FIELDS``), not the evacuate rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
+
+from osc_evacuate.core.errors import ComputeAPIError
+from osc_evacuate.core.microversion import Microversion
+
+if TYPE_CHECKING:
+    import requests
+
+LOG = logging.getLogger(__name__)
+
+# Nova's default max_limit: it cuts a bigger page to its own limit.
+PAGE_SIZE = 1000
+# Request and answer fields of Nova's compute API that carry a password.
+SECRET_FIELDS = frozenset({"adminPass"})
+MASK = "***"
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any  # decoded JSON; None when the answer has no JSON body
+    request_id: str | None
+
+
+class Transport:
+    """Requests to Nova, each at the microversion its caller names."""
+
+    def __init__(
+        self,
+        session: ks_session.Session,
+        region_name: str | None = None,
+        interface: str | None = None,
+        endpoint_override: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self._adapter = ks_adapter.Adapter(
+            session,
+            service_type="compute",
+            region_name=region_name,
+            interface=interface or "public",
+            endpoint_override=endpoint_override,
+            client_name="osc-evacuate",
+        )
+        # None: whatever the session says (OSC's: wait for ever).
+        self._timeout = timeout
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        version: Microversion,
+        body: object = None,
+        query: Mapping[str, object] | None = None,
+        quiet: bool = False,
+    ) -> Answer:
+        """Send one request; ComputeAPIError on an error or no answer.
+
+        quiet: keystoneauth logs neither the body nor the answer; use it
+        whenever either may hold a password.
+        """
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        if params:
+            path = f"{path}?{urllib.parse.urlencode(params)}"
+        kwargs: dict[str, Any] = {"headers": {"Accept": "application/json"}}
+        if body is not None:
+            kwargs["json"] = body
+        if self._timeout is not None:
+            kwargs["timeout"] = self._timeout
+        sent = _summary(method, path, version, body)
+        try:
+            resp = self._adapter.request(
+                path,
+                method,
+                microversion=str(version),
+                raise_exc=False,
+                log=not quiet,
+                **kwargs,
+            )
+        except ks_exc.ConnectionError as exc:
+            LOG.debug("%s: no answer (%s)", sent, type(exc).__name__)
+            message = _one_line(f"{method} {path}: {exc}")
+            raise ComputeAPIError(_scrub(message, body)) from exc
+        answer = Answer(
+            status=resp.status_code,
+            body=_decode(resp),
+            request_id=_request_id(resp.headers),
+        )
+        LOG.debug("%s: %s %s", sent, answer.status, answer.request_id)
+        if answer.status >= 400:
+            fallback = f"{method} {path}: {resp.reason or 'error'}"
+            message = _error_message(answer.body) or _one_line(fallback)
+            raise ComputeAPIError(
+                _scrub(message, body), answer.status, answer.request_id
+            )
+        return answer
+
+    def get(
+        self, path: str, version: Microversion, **query: object
+    ) -> dict[str, Any]:
+        body = self.request("GET", path, version, query=query).body
+        return body if isinstance(body, dict) else {}
+
+    def pages(
+        self,
+        path: str,
+        version: Microversion,
+        key: str,
+        marker_field: str,
+        query: Mapping[str, object],
+        paged: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a list Nova pages, one page at a time.
+
+        The next page starts after the last item's marker_field; the list
+        ends at an empty page or one whose "<key>_links" has no "next".
+        paged=False: one request, for lists Nova does not page.
+        """
+        marker: object = None
+        while True:
+            params = dict(query)
+            if paged:
+                params.update(limit=PAGE_SIZE, marker=marker)
+            body = self.get(path, version, **params)
+            items: list[dict[str, Any]] = body.get(key) or []
+            yield from items
+            links = body.get(f"{key}_links") or []
+            if not paged or not items or not _has_next(links):
+                return
+            marker = items[-1][marker_field]
+
+
+def _has_next(links: list[dict[str, Any]]) -> bool:
+    return any(link.get("rel") == "next" for link in links)
+
+
+def _decode(resp: requests.Response) -> Any:
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:  # an HTML error page from a proxy, say
+        return None
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    return headers.get("x-openstack-request-id") or headers.get(
+        "x-compute-request-id"
+    )
+
+
+def _error_message(body: object) -> str | None:
+    """Nova's fault text, in one line.
+
+    Nova answers {"badRequest": {"code": 400, "message": "..."}}, named
+    after the fault; WebOb and keystonemiddleware may answer a flat
+    {"message": ...} or {"error": {"message": ...}}.
+    """
+    if not isinstance(body, dict):
+        return None
+    for fault in (body, *body.values()):
+        if isinstance(fault, dict) and isinstance(fault.get("message"), str):
+            text = _one_line(fault["message"])
+            if text:
+                return text
+    return None
+
+
+def _summary(
+    method: str, path: str, version: Microversion, body: object
+) -> str:
+    """What was sent, fit for the debug log: passwords masked."""
+    text = f"{method} {path} at {version}"
+    if body is not None:
+        text += " " + json.dumps(_masked(body), sort_keys=True)
+    return text
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, dict):
+        return {
+            k: MASK if k in SECRET_FIELDS else _masked(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _secrets(value: object) -> list[str]:
+    """The passwords in a request body."""
+    if isinstance(value, dict):
+        found = []
+        for k, v in value.items():
+            if k in SECRET_FIELDS and isinstance(v, str) and v:
+                found.append(v)
+            else:
+                found += _secrets(v)
+        return found
+    if isinstance(value, list):
+        return [s for v in value for s in _secrets(v)]
+    return []
+
+
+def _scrub(message: str, body: object) -> str:
+    # Nova's schema errors quote the offending body ("Invalid input for
+    # field/attribute evacuate. Value: {...}"), password and all.
+    for secret in _secrets(body):
+        message = message.replace(secret, MASK)
+    return message
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
