@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 
 from osc_evacuate.core.models import Migration, Server, TargetState
+
+LOG = logging.getLogger(__name__)
 
 
 class Action(enum.Enum):
@@ -73,11 +76,37 @@ class ServerOutcome:
     def status_after(self) -> str | None:
         return self.after.status if self.after else None
 
+    def observe(self, record: Migration | None, server: Server | None) -> bool:
+        """Keep what a poll showed; True when Nova showed something new.
+
+        None means the poll did not show it: the last sighting stands.
+        """
+        news = (record is not None and record != self.migration) or (
+            server is not None and server != self.after
+        )
+        if record is not None:
+            self.migration = record
+        if server is not None:
+            self.after = server
+        return news
+
+    def set_aside_migration(self) -> None:
+        """Wait for the next request's record, no longer this one."""
+        if self.migration is not None:
+            self.known_migrations = self.known_migrations | {self.migration.id}
+        self.migration = None
+
     def finish(self, result: Result, now: float, error: str | None) -> None:
         self.result = result
         self.error = error
         if self.started is not None:
             self.seconds = round(now - self.started, 1)
+        LOG.debug(
+            "%s ends %s%s",
+            self.before.id,
+            result.value,
+            f": {error}" if error else "",
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 Each poll costs two requests whatever the number of servers: the
 evacuation records from the source host and the servers changed since the
-run began (more only past 1000 of either, a page each). A server's status
-alone proves nothing (it can read ACTIVE while still on the source host);
-the migration record's done does.
+run began (more only past 1000 of either, a page each). What a poll proves
+of each server is not decided here but by verdict.decide, a table tested on
+its own; this loop only fetches, applies verdicts, reports progress and
+sleeps, backing off while nothing changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 
 from osc_evacuate.core.api import ComputeAPI
@@ -18,10 +20,15 @@ from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.models import Migration, Server
 from osc_evacuate.core.outcome import Result, ServerOutcome
 from osc_evacuate.core.retry import RetryPolicy, retrying
+from osc_evacuate.core.verdict import (
+    Kind,
+    Observation,
+    RowPolicy,
+    Verdict,
+    decide,
+)
 
-NO_VALID_HOST = "No valid host"
-# A failed migration's fault reaches the server a moment later.
-FAULT_POLLS = 3
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +39,24 @@ class WaitPolicy:
     backoff: float = 1.5
     retries: int = 0  # re-submissions after NoValidHost
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+
+
+@dataclasses.dataclass(frozen=True)
+class PollAnswer:
+    """What one poll read: every record and changed server, or an error."""
+
+    records: dict[str, list[Migration]]  # by server id
+    servers: dict[str, Server]  # by id
+    error: ComputeAPIError | None = None
+
+    def newest_record(self, row: ServerOutcome) -> Migration | None:
+        """The newest record of the row's server this run waits for."""
+        mine = [
+            m
+            for m in self.records.get(row.before.id, [])
+            if m.id not in row.known_migrations
+        ]
+        return max(mine, key=lambda m: m.id, default=None)
 
 
 @dataclasses.dataclass
@@ -74,7 +99,43 @@ class Poller:
             self.clock.sleep(min(interval, left))
 
     def _poll(self, pending: list[ServerOutcome]) -> bool:
+        """Judge and act on every pending row; True when anything changed."""
         self.polls += 1
+        answer = self._fetch()
+        if answer.error is None:
+            LOG.debug(
+                "poll %d: %d evacuation records, %d servers changed since "
+                "%s, %d pending",
+                self.polls,
+                sum(len(r) for r in answer.records.values()),
+                len(answer.servers),
+                self.since,
+                len(pending),
+            )
+        else:
+            LOG.debug(
+                "poll %d: no answer (%s), %d pending",
+                self.polls,
+                answer.error,
+                len(pending),
+            )
+        changed = False
+        for row in pending:
+            news = answer.error is None and row.observe(
+                answer.newest_record(row), answer.servers.get(row.before.id)
+            )
+            verdict = decide(
+                Observation(
+                    row.migration, row.after, row.before.host, answer.error
+                ),
+                self._row_policy(row),
+            )
+            self._apply(row, verdict)
+            # Back off only while Nova shows nothing new and nothing is done.
+            changed |= news or verdict.acts
+        return changed
+
+    def _fetch(self) -> PollAnswer:
         try:
             migrations = retrying(
                 lambda: self.api.evacuation_migrations(
@@ -88,73 +149,44 @@ class Poller:
                 self.clock,
                 self.policy.retry,
             )
-        except ComputeAPIError:
-            return False  # Nova is busy; the next poll will tell
-        by_id = {s.id: s for s in servers}
+        except ComputeAPIError as exc:
+            return PollAnswer({}, {}, exc)
         records: dict[str, list[Migration]] = {}
         for record in migrations:
             records.setdefault(record.instance_uuid, []).append(record)
-        changed = False
-        for row in pending:
-            # The newest record this run is waiting for, if Nova made it.
-            mine = [
-                m
-                for m in records.get(row.before.id, [])
-                if m.id not in row.known_migrations
-            ]
-            mig = max(mine, key=lambda m: m.id, default=None)
-            changed |= self._update(row, mig, by_id.get(row.before.id))
-        return changed
+        return PollAnswer(records, {s.id: s for s in servers})
 
-    def _update(
-        self,
-        row: ServerOutcome,
-        mig: Migration | None,
-        server: Server | None,
-    ) -> bool:
-        before = (row.migration, row.after)
-        if mig is not None:
-            row.migration = mig
-        if server is not None:
-            row.after = server
-        mig, server = row.migration, row.after
-        now = self.clock.monotonic()
-        if mig is None or mig.id in row.known_migrations:
-            return before != (row.migration, row.after)
-        moved = (
-            server is not None
-            and server.host != row.before.host
-            and server.task_state is None
+    def _row_policy(self, row: ServerOutcome) -> RowPolicy:
+        return RowPolicy(
+            expected_status=row.expected_status,
+            # attempts counts the POSTs this run sent for the row.
+            retries_left=max(0, self.policy.retries + 1 - row.attempts),
+            stop_requested=row.stop_requested,
+            fault_polls=row.fault_polls,
         )
-        if mig.failed or (mig.succeeded and moved and _errored(server)):
-            if server is None or not server.fault:
-                row.fault_polls += 1
-                if row.fault_polls <= FAULT_POLLS:
-                    return True
-            fault = server.fault if server and server.fault else None
-            if (
-                fault
-                and NO_VALID_HOST in fault
-                and (row.attempts <= self.policy.retries)
-            ):
-                row.known_migrations = row.known_migrations | {mig.id}
-                row.migration = None
-                self.resubmit(row)
-                return True
-            row.finish(Result.FAILED, now, fault or f"migration {mig.status}")
-            return True
-        if mig.succeeded and moved and server is not None:
-            if server.status == row.expected_status:
-                row.finish(Result.VERIFIED, now, None)
-                return True
-            if (
-                row.expected_status == "SHUTOFF"
-                and server.status == "ACTIVE"
-                and not row.stop_requested
-            ):
-                self._stop(row)
-                return True
-        return before != (row.migration, row.after)
+
+    def _apply(self, row: ServerOutcome, verdict: Verdict) -> None:
+        LOG.debug(
+            "poll %d: %s: %s (%s)%s; record %s, status %s on %s",
+            self.polls,
+            row.before.id,
+            verdict.kind.value,
+            verdict.rule,
+            f": {verdict.reason}" if verdict.reason else "",
+            row.migration.status if row.migration else None,
+            row.status_after,
+            row.after.host if row.after else None,
+        )
+        result = verdict.kind.ends_as
+        if result is not None:
+            row.finish(result, self.clock.monotonic(), verdict.reason)
+        elif verdict.kind is Kind.AWAIT_FAULT:
+            row.fault_polls += 1
+        elif verdict.kind is Kind.RESUBMIT:
+            row.set_aside_migration()
+            self.resubmit(row)
+        elif verdict.kind is Kind.STOP:
+            self._stop(row)
 
     def _stop(self, row: ServerOutcome) -> None:
         """Stop a server that landed ACTIVE under the stopped policy."""
@@ -186,7 +218,3 @@ class Poller:
                     else ""
                 ),
             )
-
-
-def _errored(server: Server | None) -> bool:
-    return server is not None and server.vm_state == "error"
