@@ -27,8 +27,10 @@ from osc_evacuate.core.models import (
 from osc_evacuate.core.outcome import ServerOutcome
 from osc_evacuate.core.plan import (
     already_evacuated_row,
-    evacuated_since,
+    evacuated_off,
+    evacuated_this_outage,
     plan_servers,
+    refusal,
 )
 from osc_evacuate.core.rules import choose_microversion, evacuate_body
 from osc_evacuate.core.submit import (
@@ -92,19 +94,21 @@ def evacuate_host(
         host,
         len(migrations),
     )
-    rows = plan_servers(on_host, migrations, request.options.target_state)
-    outage = (
-        parse_nova_time(service.updated_at) if service.updated_at else None
-    )
-    done = evacuated_since(migrations, {s.id for s in on_host}, outage)
+    target = request.options.target_state
+    rows = plan_servers(on_host, migrations, target)
+    done = evacuated_this_outage(migrations, {s.id for s in on_host})
     if done:
+        # A server's updated_at follows its evacuation record's creation;
+        # the margin covers clocks that differ between Nova's hosts.
         oldest = min(parse_nova_time(m.created_at) for m in done.values())
         changed = {
             s.id: s
             for s in api.servers_changed_since(nova_time(oldest - CLOCK_SKEW))
         }
         rows += [
-            already_evacuated_row(changed[uuid], mig)
+            already_evacuated_row(
+                changed[uuid], mig, target, request.wait is not None
+            )
             for uuid, mig in done.items()
             if uuid in changed
         ]
@@ -121,20 +125,33 @@ def evacuate_server(
     clock = clock or SystemClock()
     version = _choose(api, request, "--host")
     server = find_server(api, name_or_id)
-    if not server.evacuable:
-        raise Refused(
-            f"server {server.name} ({server.id}) is {server.status} "
-            f"(vm_state {server.vm_state}); Nova evacuates only active, "
-            "stopped or error servers"
-        )
-    if server.host:
-        for service in api.compute_services(server.host):
-            _refuse_if_up(service)
+    target = request.options.target_state
+    migrations = api.evacuation_migrations(instance_uuid=server.id)
+    services = api.compute_services(server.host) if server.host else []
+    up = [s for s in services if s.is_up]
+    if up:
+        landed = evacuated_off(server, migrations)
+        if landed is None:
+            _refuse_if_up(up[0])
+        else:
+            # Its host is the healthy destination of an earlier
+            # evacuation: report that rather than evacuate it again.
+            LOG.debug(
+                "%s was evacuated from %s by migration %s",
+                server.id,
+                landed.source_compute,
+                landed.id,
+            )
+            row = already_evacuated_row(
+                server, landed, target, request.wait is not None
+            )
+            return Report(landed.source_compute, version, [row])
+    why = refusal(server)
+    if why is not None:
+        raise Refused(f"server {server.name} ({server.id}): {why}")
     _check_target(api, request.options, server.host)
-    migrations = api.evacuation_migrations(
-        source_host=server.host, instance_uuid=server.id
-    )
-    rows = plan_servers([server], migrations, request.options.target_state)
+    mine = [m for m in migrations if m.source_compute == server.host]
+    rows = plan_servers([server], mine, target)
     return _run(api, server.host, rows, version, request, clock, on_progress)
 
 

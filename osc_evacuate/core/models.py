@@ -9,6 +9,8 @@ import enum
 EVACUABLE_VM_STATES = frozenset({"active", "stopped", "error"})
 
 # Evacuation migration statuses (nova.objects.Migration), by meaning.
+# "done" turns "completed" once the source's nova-compute restarts.
+MIGRATION_DONE = "done"
 MIGRATION_SUCCEEDED = frozenset({"done", "completed"})
 MIGRATION_FAILED = frozenset({"error", "failed"})
 
@@ -40,6 +42,8 @@ class Server:
     host: str | None
     fault: str | None = None
     updated: str | None = None
+    # Nova refuses (409) to evacuate a server that never launched.
+    launched: bool = True
 
     @property
     def evacuable(self) -> bool:

@@ -169,6 +169,9 @@ class NovaComputeAPI:
             yield _server(raw)
 
 
+LAUNCHED_AT = "OS-SRV-USG:launched_at"
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
@@ -185,6 +188,8 @@ def _server(raw: dict[str, Any]) -> Server:
         host=raw.get("OS-EXT-SRV-ATTR:host"),
         fault=_one_line(fault["message"]) if fault.get("message") else None,
         updated=raw.get("updated"),
+        # null when it never launched; absent when Nova does not say.
+        launched=raw.get(LAUNCHED_AT, "unknown") is not None,
     )
 
 

@@ -26,6 +26,7 @@ class Result(enum.Enum):
     TIMED_OUT = "timed out"
     SKIPPED = "skipped"
     ALREADY_EVACUATED = "already evacuated"
+    DELETED = "deleted"  # deleted (by its owner) before it was proven
 
     @property
     def pending(self) -> bool:

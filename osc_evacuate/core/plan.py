@@ -7,17 +7,27 @@ for, and only the rest is submitted.
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Iterable
 
-from osc_evacuate.core.clock import parse_nova_time
-from osc_evacuate.core.models import Migration, Server, TargetState
+from osc_evacuate.core.models import (
+    MIGRATION_DONE,
+    Migration,
+    Server,
+    TargetState,
+)
 from osc_evacuate.core.outcome import (
     Action,
     Result,
     ServerOutcome,
     expected_status,
+)
+from osc_evacuate.core.verdict import (
+    FAULT_POLLS,
+    Kind,
+    Observation,
+    RowPolicy,
+    decide,
 )
 
 LOG = logging.getLogger(__name__)
@@ -60,13 +70,12 @@ def plan_servers(
             row.action, row.result = Action.RESUMED, Result.IN_PROGRESS
             row.migration = mig
             row.known_migrations = known - {mig.id}
-        elif not server.evacuable:
+            # An earlier run sent it: that attempt counts against --retries.
+            row.attempts = 1
+        elif (why := refusal(server)) is not None:
             row.action, row.result = Action.SKIPPED, Result.SKIPPED
             row.expected_status = None
-            row.error = (
-                f"vm_state {server.vm_state or 'unknown'} is not evacuable "
-                f"(Nova evacuates {_EVACUABLE} servers)"
-            )
+            row.error = why
         LOG.debug(
             "plan %s (%s): %s%s",
             server.id,
@@ -78,6 +87,29 @@ def plan_servers(
     return rows
 
 
+def refusal(server: Server) -> str | None:
+    """Why Nova would refuse to evacuate the server, or None.
+
+    Checked before sending: Nova answers these with a 409, or with a 500
+    (UnexpectedTaskStateError) that looks like a request that may have
+    landed.
+    """
+    if not server.evacuable:
+        return (
+            f"vm_state {server.vm_state or 'unknown'} is not evacuable "
+            f"(Nova evacuates {_EVACUABLE} servers)"
+        )
+    if server.task_state:
+        return (
+            f"task_state {server.task_state} is in progress, and Nova "
+            "would fail the evacuation; once the task cannot finish, reset "
+            f"it: openstack server set --state error {server.id}"
+        )
+    if not server.launched:
+        return "it never launched, and Nova refuses to evacuate it"
+    return None
+
+
 def _why(row: ServerOutcome, mig: Migration | None) -> str:
     if row.action is Action.RESUMED and mig is not None:
         return f", migration {mig.id} is still {mig.status}"
@@ -86,33 +118,47 @@ def _why(row: ServerOutcome, mig: Migration | None) -> str:
     return f", to end {row.expected_status}"
 
 
-def evacuated_since(
-    migrations: Iterable[Migration],
-    on_host: set[str],
-    since: datetime.datetime | None,
+def evacuated_this_outage(
+    migrations: Iterable[Migration], on_host: set[str]
 ) -> dict[str, Migration]:
     """Servers already evacuated off the host during this outage.
 
-    The outage starts at the service's last heartbeat: evacuations are only
-    accepted once it stopped, and older records belong to earlier outages.
+    A record stays "done" until the host's nova-compute starts again and
+    cleans up, which turns it "completed": so "done" means this outage,
+    whatever the operator did to the service row since (disable, reason,
+    forced-down), and "completed" an earlier one.
     """
     found = {}
     for uuid, mig in latest_by_instance(migrations).items():
-        if uuid in on_host or not mig.succeeded:
-            continue
-        if since is None or parse_nova_time(mig.created_at) >= since:
+        if uuid not in on_host and mig.status == MIGRATION_DONE:
             LOG.debug(
-                "plan %s: already evacuated (migration %s %s, since %s)",
-                uuid,
-                mig.id,
-                mig.status,
-                since,
+                "plan %s: evacuated this outage (migration %s)", uuid, mig.id
             )
             found[uuid] = mig
     return found
 
 
-def already_evacuated_row(server: Server, mig: Migration) -> ServerOutcome:
+def evacuated_off(
+    server: Server, migrations: Iterable[Migration]
+) -> Migration | None:
+    """The evacuation that took the server to where it is now, if any:
+    its newest evacuation record succeeded and it left that source."""
+    latest = latest_by_instance(migrations).get(server.id)
+    if latest is None or not latest.succeeded:
+        return None
+    if server.host == latest.source_compute:
+        return None
+    return latest
+
+
+def already_evacuated_row(
+    server: Server, mig: Migration, target: TargetState, waiting: bool
+) -> ServerOutcome:
+    """A server evacuated earlier in this outage, judged as it is now.
+
+    The same verdicts as the wait's decide it, so "already evacuated" is
+    proven by the record and the server's state today, not assumed.
+    """
     # The "before" view is reconstructed: the server is no longer there.
     before = Server(
         id=server.id,
@@ -123,10 +169,48 @@ def already_evacuated_row(server: Server, mig: Migration) -> ServerOutcome:
         task_state=None,
         host=mig.source_compute,
     )
-    return ServerOutcome(
+    row = ServerOutcome(
         before=before,
         action=Action.NONE,
         result=Result.ALREADY_EVACUATED,
+        expected_status=_promised_now(server, target),
         migration=mig,
         after=server,
+        attempts=1,
     )
+    verdict = decide(
+        Observation(mig, server, mig.source_compute),
+        RowPolicy(row.expected_status, 0, False, FAULT_POLLS),
+    )
+    evacuated = f"evacuated by migration {mig.id}"
+    if verdict.kind is Kind.DELETED:
+        row.result, row.error = Result.DELETED, f"{evacuated}, then deleted"
+    elif verdict.kind is Kind.STOP and waiting:
+        # It landed running; the promise is SHUTOFF: the wait stops it.
+        row.action, row.result = Action.RESUMED, Result.IN_PROGRESS
+    elif verdict.kind is Kind.KEEP_WAITING and server.task_state:
+        row.result = Result.IN_PROGRESS
+        row.error = f"{evacuated}; task_state {server.task_state} now"
+    elif verdict.kind is not Kind.VERIFIED:
+        row.result = Result.FAILED
+        row.error = (
+            f"{evacuated}, but it is {server.status} now, not "
+            f"{row.expected_status}"
+            + (f": {server.fault}" if server.fault else "")
+        )
+    LOG.debug(
+        "plan %s: %s (%s: %s)",
+        server.id,
+        row.result.value,
+        verdict.rule,
+        row.error or server.status,
+    )
+    return row
+
+
+def _promised_now(server: Server, target: TargetState) -> str:
+    """The status that keeps the promise today. Under preserve the status
+    before the outage is unknown, so any but ERROR keeps it."""
+    if target is TargetState.STOPPED:
+        return "SHUTOFF"
+    return "ACTIVE" if server.vm_state == "error" else server.status

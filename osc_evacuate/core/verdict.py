@@ -40,6 +40,7 @@ class Kind(enum.Enum):
     """What the poller does with the row."""
 
     VERIFIED = "verified"  # end the row: proven
+    DELETED = "deleted"  # end the row: the server is gone
     FAILED = "failed"  # end the row: Nova says it did not happen
     RESUBMIT = "resubmit"  # set the failed record aside and POST again
     STOP = "stop"  # landed running under the stopped policy: stop it
@@ -52,7 +53,11 @@ class Kind(enum.Enum):
         return _ENDS.get(self)
 
 
-_ENDS = {Kind.VERIFIED: Result.VERIFIED, Kind.FAILED: Result.FAILED}
+_ENDS = {
+    Kind.VERIFIED: Result.VERIFIED,
+    Kind.DELETED: Result.DELETED,
+    Kind.FAILED: Result.FAILED,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +149,10 @@ def _unanswered(seen: Observation, policy: RowPolicy) -> bool:
     return seen.poll_error is not None
 
 
+def _deleted(seen: Observation, policy: RowPolicy) -> bool:
+    return seen.status == "DELETED"
+
+
 def _no_record(seen: Observation, policy: RowPolicy) -> bool:
     return seen.record is None
 
@@ -201,6 +210,13 @@ RULES: tuple[Rule, ...] = (
         _unanswered,
         Kind.KEEP_WAITING,
         _poll_error,
+    ),
+    # Nova soft-deletes the records with the server: nothing more to see.
+    Rule(
+        "the server was deleted",
+        _deleted,
+        Kind.DELETED,
+        lambda seen: "deleted while it was being evacuated",
     ),
     Rule("no record of this run's request yet", _no_record, Kind.KEEP_WAITING),
     # A failure: its fault says whether another try can help.

@@ -66,3 +66,16 @@ def by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def ids(servers: list[dict[str, Any]]) -> set[str]:
     return {s["id"] for s in servers}
+
+
+def records_per_server(nova: NovaAPI, server_ids: list[str]) -> dict[str, int]:
+    """How many evacuation records Nova holds for each server."""
+    return {sid: len(nova.migrations(instance_uuid=sid)) for sid in server_ids}
+
+
+def one_line(stderr: str) -> str:
+    """The one line a refused command prints: no traceback, no usage."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    assert "Traceback" not in stderr
+    return lines[0]

@@ -351,3 +351,23 @@ def test_migrations_before_2_59_are_one_unpaged_request() -> None:
         "instance_uuid": ["i"],
     }
     assert nova_reads(sent) == "2.58"
+
+
+def test_a_server_that_never_launched_is_told_apart() -> None:
+    launched = "OS-SRV-USG:launched_at"
+    session = FakeSession(
+        version_doc("2.96"),
+        (
+            200,
+            {
+                "servers": [
+                    {"id": "ran", launched: "2026-11-01T00:00:00.000000"},
+                    {"id": "never", launched: None},
+                    {"id": "unsaid"},
+                ]
+            },
+        ),
+    )
+    api = NovaComputeAPI(session)
+    seen = {s.id: s.launched for s in api.servers_on_host("c1")}
+    assert seen == {"ran": True, "never": False, "unsaid": True}

@@ -56,6 +56,7 @@ SERVERS = (
     "ERROR, no valid host",
     "ERROR, other fault",
     "ERROR, no fault",
+    "DELETED",
     "not seen",
 )
 TASKS = (None, "rebuilding")
@@ -132,6 +133,8 @@ def when_landed(verdict: Kind, server: set[str], **more: Any) -> Expect:
 
 
 EXPECTED: list[Expect] = [
+    # Gone, records and all: nothing left to evacuate or prove.
+    Expect(Kind.DELETED, server={"DELETED"}),
     # Nothing to judge: no record yet, or one still on its way.
     Expect(Kind.KEEP_WAITING, record={"none"}),
     Expect(Kind.KEEP_WAITING, record=UNFINISHED),
@@ -189,6 +192,8 @@ def expected_verdict(case: Case) -> Kind:
 
 def expected_reason(case: Case, kind: Kind) -> str | None:
     """A failure or a retry names Nova's fault, else the record's status."""
+    if kind is Kind.DELETED:
+        return "deleted while it was being evacuated"
     if kind not in (Kind.FAILED, Kind.RESUBMIT):
         return None
     return fault_of(case.server) or f"migration {case.record}"
@@ -217,7 +222,11 @@ def observation(case: Case) -> Observation:
     seen = None
     if case.server != "not seen":
         status = case.server.split(",")[0]
-        vm_state = {"ACTIVE": "active", "SHUTOFF": "stopped"}
+        vm_state = {
+            "ACTIVE": "active",
+            "SHUTOFF": "stopped",
+            "DELETED": "deleted",
+        }
         seen = Server(
             id="a",
             name="vm-a",
@@ -255,7 +264,7 @@ def test_every_combination_gets_the_verdict_the_table_states() -> None:
                 f"expected {kind.value} ({reason!r})"
             )
     assert wrong == []
-    assert count == len(RECORDS) * 21 * 16  # 5 seen x 2 x 2, + not seen
+    assert count == len(RECORDS) * 25 * 16  # 6 seen x 2 x 2, + not seen
 
 
 def test_a_poll_nova_did_not_answer_decides_nothing() -> None:
