@@ -24,7 +24,7 @@ from osc_evacuate.core.models import (
     Server,
     TargetState,
 )
-from osc_evacuate.core.outcome import ServerOutcome
+from osc_evacuate.core.outcome import ServerOutcome, mark_interrupted
 from osc_evacuate.core.plan import (
     already_evacuated_row,
     evacuated_off,
@@ -64,6 +64,7 @@ class Report:
     microversion: Microversion
     rows: list[ServerOutcome]
     polls: int = 0
+    interrupted: bool = False  # Ctrl-C: the rows say what is known
 
 
 def evacuate_host(
@@ -112,7 +113,9 @@ def evacuate_host(
             for uuid, mig in done.items()
             if uuid in changed
         ]
-    return _run(api, host, rows, version, request, clock, on_progress)
+    return _run_until_interrupted(
+        api, host, rows, version, request, clock, on_progress
+    )
 
 
 def evacuate_server(
@@ -152,7 +155,9 @@ def evacuate_server(
     _check_target(api, request.options, server.host)
     mine = [m for m in migrations if m.source_compute == server.host]
     rows = plan_servers([server], mine, target)
-    return _run(api, server.host, rows, version, request, clock, on_progress)
+    return _run_until_interrupted(
+        api, server.host, rows, version, request, clock, on_progress
+    )
 
 
 def find_server(api: ComputeAPI, name_or_id: str) -> Server:
@@ -225,6 +230,27 @@ def _check_target(
             f"the target host {target} cannot take servers: its "
             f"nova-compute is {service.state} and {service.status}"
         )
+
+
+def _run_until_interrupted(
+    api: ComputeAPI,
+    source_host: str | None,
+    rows: list[ServerOutcome],
+    version: Microversion,
+    request: Request,
+    clock: Clock,
+    on_progress: ProgressCallback,
+) -> Report:
+    """_run, or on Ctrl-C the report of what is known so far."""
+    try:
+        return _run(
+            api, source_host, rows, version, request, clock, on_progress
+        )
+    except KeyboardInterrupt:
+        LOG.debug("interrupted: reporting what is known")
+        for row in rows:
+            mark_interrupted(row)
+        return Report(source_host, version, rows, interrupted=True)
 
 
 def _run(

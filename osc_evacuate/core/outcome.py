@@ -27,6 +27,7 @@ class Result(enum.Enum):
     SKIPPED = "skipped"
     ALREADY_EVACUATED = "already evacuated"
     DELETED = "deleted"  # deleted (by its owner) before it was proven
+    INTERRUPTED = "interrupted"  # Ctrl-C before it was sent or answered
 
     @property
     def pending(self) -> bool:
@@ -61,6 +62,8 @@ class ServerOutcome:
     started: float | None = None  # clock.monotonic() at submission
     attempts: int = 0
     stop_requested: bool = False
+    # An evacuate request sent and not answered yet (lost on Ctrl-C).
+    in_flight: bool = False
     fault_polls: int = 0  # polls spent waiting for a failure's fault
 
     @property
@@ -107,6 +110,25 @@ class ServerOutcome:
             self.before.id,
             result.value,
             f": {error}" if error else "",
+        )
+
+
+def mark_interrupted(row: ServerOutcome) -> None:
+    """Say what Ctrl-C left the row at: never sent, sent with no answer
+    (Nova may have started it), or accepted and not yet proven."""
+    if row.action is Action.SUBMITTED and row.attempts == 0:
+        row.result = Result.INTERRUPTED
+        row.error = "interrupted before its evacuation was sent"
+    elif row.in_flight:
+        row.result = Result.INTERRUPTED
+        row.error = (
+            "interrupted while its evacuation request was on its way; "
+            "Nova may have started it: run the command again to find out"
+        )
+    elif row.result.pending:
+        row.error = (
+            "interrupted before it was proven: run the command again "
+            "with --wait to finish"
         )
 
 

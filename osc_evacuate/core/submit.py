@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import concurrent.futures
+import collections
 import dataclasses
 import logging
+import queue
+import threading
 from collections.abc import Callable, Sequence
 
 from osc_evacuate.core.api import ComputeAPI
@@ -37,25 +39,50 @@ def submit_all(
     max_parallel: int = DEFAULT_MAX_PARALLEL,
     on_done: Callable[[ServerOutcome], None] = lambda row: None,
 ) -> None:
-    """Submit every row whose action is SUBMITTED."""
-    todo = [r for r in rows if r.action is Action.SUBMITTED]
+    """Submit every row whose action is SUBMITTED.
+
+    On Ctrl-C (any exception here) nothing more is sent: the workers check
+    before every request, and they are daemon threads, so a request still
+    on the wire never holds up the exit.
+    """
+    todo = collections.deque(r for r in rows if r.action is Action.SUBMITTED)
     if not todo:
         return
-    workers = max(1, min(max_parallel, len(todo)))
-    pool = concurrent.futures.ThreadPoolExecutor(workers)
+    count = len(todo)
+    done: queue.Queue[ServerOutcome | BaseException] = queue.Queue()
+    cancel = threading.Event()
+
+    def work() -> None:
+        while not cancel.is_set():
+            try:
+                row = todo.popleft()
+            except IndexError:
+                return
+            try:
+                submit_one(api, row, submission, clock, cancel)
+            except BaseException as exc:  # handed to the main thread
+                done.put(exc)
+                return
+            done.put(row)
+
+    for _ in range(max(1, min(max_parallel, count))):
+        threading.Thread(target=work, daemon=True).start()
     try:
-        futures = [
-            pool.submit(submit_one, api, row, submission, clock)
-            for row in todo
-        ]
-        for future, row in zip(futures, todo, strict=True):
-            future.result()
-            on_done(row)
+        for _ in range(count):
+            # A timeout keeps the main thread awake for Ctrl-C.
+            while True:
+                try:
+                    item = done.get(timeout=0.5)
+                    break
+                except queue.Empty:
+                    continue
+            if isinstance(item, BaseException):
+                raise item
+            on_done(item)
     except BaseException:
-        # Ctrl-C: send nothing more; requests already on the wire finish.
-        pool.shutdown(wait=True, cancel_futures=True)
+        cancel.set()
+        LOG.debug("submission cancelled; %d not sent", len(todo))
         raise
-    pool.shutdown()
 
 
 def submit_one(
@@ -63,8 +90,15 @@ def submit_one(
     row: ServerOutcome,
     submission: Submission,
     clock: Clock,
+    cancel: threading.Event | None = None,
 ) -> None:
-    """Evacuate one server; the row says how it went."""
+    """Evacuate one server; the row says how it went.
+
+    Once cancel is set, no further request goes out for it.
+    """
+    cancelled = cancel.is_set if cancel else lambda: False
+    if cancelled():
+        return
     row.attempts += 1
     row.started = clock.monotonic()
     row.result, row.error = Result.SUBMITTED, None
@@ -76,11 +110,17 @@ def submit_one(
         row.attempts,
     )
     for delay in [*submission.retry.delays(), None]:
+        if cancelled():
+            return
+        row.in_flight = True
         try:
             answer = api.evacuate(
                 server_id, submission.version, submission.body
             )
         except ComputeAPIError as exc:
+            row.in_flight = cancelled()  # unknown: we stop looking
+            if cancelled():
+                return
             if exc.no_answer or (exc.status or 0) >= 500:
                 # It may have been carried out all the same: look first.
                 landed = _landed(api, row, submission, clock)
@@ -107,6 +147,7 @@ def submit_one(
             )
             clock.sleep(delay)
             continue
+        row.in_flight = False
         LOG.debug(
             "evacuate %s accepted (request %s)", server_id, answer.request_id
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -222,12 +224,30 @@ def test_interrupt_stops_further_submissions() -> None:
             raise KeyboardInterrupt
 
     request = evacuation.Request(options=EvacuateOptions(), max_parallel=1)
-    with pytest.raises(KeyboardInterrupt):
-        evacuation.evacuate_host(
-            api, "c1", request, FakeClock(), on_progress=interrupt_after_two
-        )
-    # The third was on the wire already and finishes; no more are sent.
+    report = evacuation.evacuate_host(
+        api, "c1", request, FakeClock(), on_progress=interrupt_after_two
+    )
+    assert report.interrupted
+    gate.wait(10)
+    time.sleep(0.3)  # the third, on the wire, may finish; nothing follows
     assert api.calls["evacuate"] == 3
+    errors = collections.Counter(
+        (r.result.value, r.error) for r in report.rows
+    )
+    assert errors == {
+        (
+            "submitted",
+            "interrupted before it was proven: run the command "
+            "again with --wait to finish",
+        ): 2,
+        (
+            "interrupted",
+            "interrupted while its evacuation request was on "
+            "its way; Nova may have started it: run the command again to "
+            "find out",
+        ): 1,
+        ("interrupted", "interrupted before its evacuation was sent"): 7,
+    }
 
 
 def test_target_host_must_be_up_and_enabled_unless_forced() -> None:
