@@ -14,6 +14,11 @@ Fixtures:
   -> CompletedProcess[str]``, the real ``openstack`` CLI of this venv.
 - ``openstack_json``: the same with ``-f json``; asserts rc 0 and
   returns the parsed output.
+
+Faults (``sandbox.fail_requests``, ``lose_answers``, ``delay_requests``,
+``slow_spawn``, ``cap_microversion``) last until the end of the test that
+set them: an autouse fixture resets them after every test that used the
+sandbox, and ``new_compute`` resets them before its own clean-up calls.
 """
 
 from __future__ import annotations
@@ -69,6 +74,20 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         sb.stop()
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_faults_reset(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No fault, delay, slow spawn or microversion cap outlives its test.
+
+    Only for tests that use the sandbox: the others must not start it.
+    """
+    sandbox: Sandbox | None = None
+    if "sandbox" in request.fixturenames:
+        sandbox = request.getfixturevalue("sandbox")
+    yield
+    if sandbox is not None and sandbox.running:
+        sandbox.reset_faults()
+
+
 @pytest.fixture(scope="session")
 def nova(sandbox: Sandbox) -> NovaAPI:
     return sandbox.admin
@@ -85,6 +104,8 @@ def new_compute(sandbox: Sandbox) -> Iterator[Callable[..., str]]:
         return name
 
     yield start
+    # The clean-up below talks to Nova: no fault of the test may hit it.
+    sandbox.reset_faults()
     # A stopped compute costs nothing (no heartbeat). It is also forced
     # down: Nova thinks a stopped compute up for service_down_time more,
     # and the next test's servers scheduled to it would never build.

@@ -7,7 +7,8 @@ to it through DIR/clouds.yaml (clouds ``sandbox`` and ``sandbox-demo``).
 
 Modules: __main__ (entry point), server (HTTP and life cycle), cloud (the
 Nova side; imports nova, so only inside the sandbox process), router,
-control (``/_sandbox`` control interface), recorder (request log), auth
+control (``/_sandbox`` control interface), recorder (request log), faults
+(injected errors, lost answers, delays, slow spawns), auth
 (``user:project`` tokens), stubs (Glance and Keystone stand-ins). For tests
 and tools: client (``Sandbox``: start, stop, control) and rest (``NovaAPI``),
 which never import nova.

@@ -7,6 +7,10 @@ rest.py; this module runs the process and talks to ``/_sandbox``.
     with Sandbox(tmp_path / "sandbox") as sandbox:
         server = sandbox.admin.create_server(host="compute01")
         sandbox.crash_compute("compute01")
+        sandbox.fail_requests(503, **EVACUATE_POSTS, count=2)
+        sandbox.slow_spawn(5, host="compute02")
+        sandbox.cap_microversion("2.60")
+        sandbox.reset_faults()
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import requests
 
@@ -30,6 +34,16 @@ from tests.sandbox.rest import NovaAPI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PREFIX = "SANDBOX READY "
+
+# Fault rule matchers (keyword arguments of Sandbox.add_fault).
+ACTION_PATH = r"^/v2\.1/servers/[^/]+/action$"
+EVACUATE_POSTS: dict[str, Any] = {
+    "method": "POST",
+    "path": ACTION_PATH,
+    "body_key": "evacuate",
+}
+
+Drop = Literal["drop"]
 
 
 class SandboxError(RuntimeError):
@@ -266,6 +280,94 @@ class Sandbox:
 
     def reset_requests(self) -> None:
         self.control("POST", "requests/reset")
+
+    # Faults (faults.py; every one ends with reset_faults).
+    def add_fault(
+        self,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        query: str | None = None,
+        body_key: str | None = None,
+        count: int | None = 1,
+        skip: int = 0,
+        error: int | Drop | None = None,
+        lost: int | Drop | None = None,
+        delay: float | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Fault the next ``count`` requests (None: all) that match
+        ``method``, ``path`` and ``query`` (regexes searched in the path,
+        e.g. ``/v2.1/servers/<id>/action``, and the query string) and
+        whose JSON body has the key ``body_key``, after letting ``skip``
+        of them through. ``error``: answer that status (or "drop") without
+        reaching Nova; ``lost``: Nova acts, then 502, 504 or "drop";
+        ``delay``: seconds before Nova sees it. The rule, with its id."""
+        body: dict[str, Any] = {"count": count, "skip": skip}
+        for key, value in (
+            ("method", method),
+            ("path", path),
+            ("query", query),
+            ("body_key", body_key),
+            ("error", error),
+            ("lost", lost),
+            ("delay", delay),
+            ("message", message),
+        ):
+            if value is not None:
+                body[key] = value
+        rule: dict[str, Any] = self.control("POST", "faults", body)
+        return rule
+
+    def fail_requests(self, error: int | Drop, **match: Any) -> dict[str, Any]:
+        """Answer ``error`` (500, 503, 409, 401...) or drop the connection
+        without reaching Nova; ``match`` as for add_fault."""
+        return self.add_fault(error=error, **match)
+
+    def lose_answers(
+        self, lost: int | Drop = "drop", **match: Any
+    ) -> dict[str, Any]:
+        """Let Nova act, then answer 502 or 504 or drop the connection."""
+        return self.add_fault(lost=lost, **match)
+
+    def delay_requests(self, seconds: float, **match: Any) -> dict[str, Any]:
+        """Hold matching requests ``seconds`` before Nova sees them."""
+        return self.add_fault(delay=seconds, **match)
+
+    def remove_fault(self, rule_id: int) -> dict[str, Any]:
+        rule: dict[str, Any] = self.control("DELETE", f"faults/{rule_id}")
+        return rule
+
+    def faults(self) -> dict[str, Any]:
+        """``{"rules": [...], "slow_spawn": {"seconds": 0.0, "hosts": {}},
+        "max_microversion": None}``"""
+        result: dict[str, Any] = self.control("GET", "faults")
+        return result
+
+    def slow_spawn(
+        self, seconds: float, host: str | None = None
+    ) -> dict[str, Any]:
+        """Make spawns (an evacuation's rebuild, a boot) on ``host``, or on
+        every compute, take ``seconds`` more. Crashing the host meanwhile
+        ends the spawn; its evacuation stays ``pre-migrating``."""
+        body: dict[str, Any] = {"seconds": seconds}
+        if host is not None:
+            body["host"] = host
+        result: dict[str, Any] = self.control("POST", "slow-spawn", body)
+        return result
+
+    def cap_microversion(self, version: str | None) -> dict[str, Any]:
+        """Play a Nova whose newest compute microversion is ``version``
+        (None: Nova's own again)."""
+        result: dict[str, Any] = self.control(
+            "POST", "max-microversion", {"version": version}
+        )
+        return result
+
+    def reset_faults(self) -> dict[str, Any]:
+        """No fault rule, slow spawn or cap; delayed requests go on."""
+        result: dict[str, Any] = self.control("POST", "reset-faults")
+        return result
 
     def shutdown(self, timeout: float = 30.0) -> int | None:
         """Ask for a clean shutdown over HTTP and wait for the exit."""

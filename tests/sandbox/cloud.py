@@ -11,16 +11,20 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import fixtures
+import greenlet
 import oslo_messaging as messaging
+from nova import exception as nova_exception
 from nova import rpc, test
 from nova.api import wsgi as nova_wsgi
-from nova.api.openstack import wsgi_app
+from nova.api.openstack import api_version_request, wsgi_app
+from nova.api.openstack.compute import versions as nova_versions
 from nova.scheduler.client import report
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import fixtures as func_fixtures
@@ -28,6 +32,7 @@ from nova.tests.functional import integrated_helpers
 
 from tests.sandbox import auth
 from tests.sandbox.control import UnknownHost
+from tests.sandbox.faults import SpawnDelays, sleep_until
 
 LOG = logging.getLogger("sandbox.cloud")
 
@@ -35,6 +40,9 @@ LOG = logging.getLogger("sandbox.cloud")
 # compute shows down quickly (Nova's defaults are 10 s and 60 s).
 REPORT_INTERVAL = 2
 SERVICE_DOWN_TIME = 10
+
+# Nova's own newest compute microversion, before any cap.
+NOVA_MAX_MICROVERSION: str = api_version_request._MAX_API_VERSION
 
 # Loggers that would write a line per request or per RPC message.
 _QUIET = (
@@ -87,8 +95,40 @@ def _lazy_allocations_for_provider_tree() -> Callable[..., Any]:
     return lazy
 
 
-class SandboxCase(  # type: ignore[misc]  # nova is untyped
-    test.TestCase, integrated_helpers.PlacementInstanceHelperMixin
+class HostCrashed(greenlet.GreenletExit):  # type: ignore[misc]
+    """Ends a spawn whose compute crashed while the spawn was slowed.
+
+    A BaseException, so none of Nova's ``except Exception`` handlers sees
+    it: no migration ``failed``, no server ERROR, as when the process dies
+    (``finally`` blocks and context managers still run). A GreenletExit,
+    so eventlet ends the greenthread without a traceback.
+    """
+
+
+def _forget_tasks(manager: Any, instance_uuid: str) -> None:
+    """End the manager's record of RPC tasks for this server.
+
+    Stopping a compute is Nova's graceful shutdown, which waits (up to
+    minutes) for in-progress tasks. An RPC task ended by HostCrashed is
+    never recorded as ended (Nova's tracking wrapper catches Exception
+    only), so we end it: a dead process waits for nothing.
+    build_and_run_instance ends by itself through its future.
+    """
+    with manager._in_progress_task_cond:
+        keys = [
+            key
+            for key, task in manager._in_progress_tasks.items()
+            if task.get("instance_uuid") == instance_uuid
+            and task.get("name") != "build_and_run_instance"
+        ]
+    for key in keys:
+        manager._record_task_end(key, failed=True)
+
+
+# nova is untyped: its classes are Any to mypy.
+class SandboxCase(
+    test.TestCase,  # type: ignore[misc]
+    integrated_helpers.PlacementInstanceHelperMixin,  # type: ignore[misc]
 ):
     """A functional test case that is set up by hand and never run.
 
@@ -196,6 +236,11 @@ class Cloud:
         # Stopped computes keep their driver so a restart still "has" the
         # guests, as a rebooted hypervisor would.
         self._stopped: dict[str, Any] = {}
+        # Faults on the Nova side (see faults.py and control.py).
+        self.spawn_delays = SpawnDelays()
+        # Bumped when a compute crashes: slowed spawns started before
+        # then never finish.
+        self._crashes: dict[str, int] = {}
 
     def start(self, computes: int) -> None:
         _configure_logging(self._log_handler, self.debug)
@@ -246,6 +291,7 @@ class Cloud:
                 self._restart(host)
             else:
                 self._running[host] = self.case._start_compute(host)
+            self._slow_spawn(host, self._running[host].manager)
         LOG.info("sandbox: compute %s started", host)
         return self._describe(host)
 
@@ -256,6 +302,9 @@ class Cloud:
                 if host in self._stopped:
                     raise ValueError(f"compute {host} is already stopped")
                 raise UnknownHost(host)
+            # First, so that spawns slowed on this host end now instead of
+            # holding up Nova's graceful stop below.
+            self._crashes[host] = self._crashes.get(host, 0) + 1
             # Service.stop ends the RPC consumer and the heartbeat timer;
             # the service record stays, so Nova sees a dead host.
             service.stop()
@@ -276,3 +325,84 @@ class Cloud:
             "nova.virt.driver.load_compute_driver", return_value=driver
         ):
             self._running[host] = self.case._start_compute(host)
+
+    def _slow_spawn(self, host: str, manager: Any) -> None:
+        """Make the host's driver wait spawn_delays before each spawn.
+
+        The evacuation's rebuild on the destination calls the driver's
+        spawn (the fake drivers have no rebuild of their own), as does a
+        boot. The wait is a green sleep: other requests and computes go
+        on. A crash of the host before or during the wait ends the spawn
+        (see HostCrashed); a shorter or cleared delay releases it. Without
+        a delay for the host, spawns are Nova's own, crash or not.
+        """
+        driver = manager.driver
+        # A restarted compute keeps its driver, already wrapped; the
+        # manager is new.
+        real = getattr(driver, "_sandbox_real_spawn", None) or driver.spawn
+        driver._sandbox_real_spawn = real
+
+        def spawn(context: Any, instance: Any, *args: Any, **kw: Any) -> Any:
+            if self.spawn_delays.seconds_for(host) <= 0:
+                return real(context, instance, *args, **kw)
+            crashes = self._crashes.get(host, 0)
+            started = time.monotonic()
+
+            def crashed() -> bool:
+                # Down now (the crash came before the spawn), or crashed
+                # and restarted since the spawn began.
+                return (
+                    host not in self._running
+                    or self._crashes.get(host, 0) != crashes
+                )
+
+            if not sleep_until(
+                lambda: started + self.spawn_delays.seconds_for(host),
+                crashed,
+            ):
+                LOG.info(
+                    "sandbox: %s crashed while spawning %s; the spawn "
+                    "never happens",
+                    host,
+                    instance.uuid,
+                )
+                _forget_tasks(manager, instance.uuid)
+                raise HostCrashed(host)
+            return real(context, instance, *args, **kw)
+
+        driver.spawn = spawn
+
+    # The compute API's maximum microversion.
+    def max_microversion(self) -> str | None:
+        """The cap in force, None when the API is Nova's own."""
+        current: str = api_version_request._MAX_API_VERSION
+        return None if current == NOVA_MAX_MICROVERSION else current
+
+    def set_max_microversion(self, version: str | None) -> str | None:
+        """Play an older Nova: ``version`` becomes the maximum that Nova's
+        own code reports (GET / and /v2.1/), accepts, and gives for
+        ``latest``; None puts Nova's own back. ValueError if ``version``
+        is not a microversion Nova 34 has."""
+        value = NOVA_MAX_MICROVERSION
+        if version is not None:
+            try:
+                wanted = api_version_request.APIVersionRequest(version)
+            except nova_exception.InvalidAPIVersionString:
+                raise ValueError(
+                    f"{version!r} is not a microversion like 2.60"
+                ) from None
+            if not wanted.matches(
+                api_version_request.min_api_version(),
+                api_version_request.APIVersionRequest(NOVA_MAX_MICROVERSION),
+            ):
+                raise ValueError(
+                    f"{version} is outside 2.1..{NOVA_MAX_MICROVERSION}"
+                )
+            value = wanted.get_string()
+        if value != api_version_request._MAX_API_VERSION:
+            # max_api_version() reads this global at every request; the
+            # version documents are built from VERSIONS at every request.
+            api_version_request._MAX_API_VERSION = value
+            nova_versions.VERSIONS["v2.1"]["version"] = value
+            LOG.info("sandbox: compute API maximum microversion: %s", value)
+        return self.max_microversion()

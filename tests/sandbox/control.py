@@ -7,34 +7,63 @@ Routes:
   compute (or restart a stopped one); 201 with the compute.
 - ``POST /_sandbox/computes/<host>/stop``: crash it (RPC consumer and
   heartbeat stop, as on a dead host; Nova sees it down after
-  ``service_down_time``).
+  ``service_down_time``). A spawn slowed on it (see slow-spawn) never
+  finishes: its record stays ``pre-migrating``, as after a real crash.
 - ``POST /_sandbox/computes/<host>/start``: restart it; nova-compute's
   start-up cleans up evacuated instances.
-- ``GET  /_sandbox/requests``: ``{"counts": {...}, "log": [...]}``.
+- ``GET  /_sandbox/requests``: ``{"counts": {...}, "log": [...]}``; each
+  log entry's ``fault`` says which fault applied to it, or null.
 - ``POST /_sandbox/requests/reset``: clear both.
+- ``GET  /_sandbox/faults``: ``{"rules": [...], "slow_spawn": {"seconds":
+  0.0, "hosts": {}}, "max_microversion": null}``.
+- ``POST /_sandbox/faults`` ``{"method": "POST", "path": "/action$",
+  "body_key": "evacuate", "count": 1, "skip": 0, "error": 503}``: add a
+  fault rule (faults.py: ``error`` a status or "drop" before Nova,
+  ``lost`` 502, 504 or "drop" after Nova acted, ``delay`` seconds before
+  Nova; ``message`` for an error's body; ``query`` a regex on the query
+  string; ``count`` null for every match); 201 with the rule and its id.
+- ``DELETE /_sandbox/faults/<id>``: remove a rule; 404 if unknown.
+- ``POST /_sandbox/slow-spawn`` ``{"seconds": 5, "host": "compute02"}``:
+  every spawn (the evacuation's rebuild on the destination, a boot) on
+  that compute, or on every compute without ``host``, waits that long
+  first; a per-host value wins, 0 included.
+- ``POST /_sandbox/max-microversion`` ``{"version": "2.60"}``: the compute
+  API acts as a Nova whose newest microversion is 2.60 (version documents,
+  406 above it, ``latest``); ``{"version": null}`` ends the cap.
+- ``POST /_sandbox/reset-faults``: remove every rule, slow spawn and cap;
+  requests still delayed go on to Nova at once.
 - ``POST /_sandbox/shutdown``: clean shutdown (as SIGTERM).
 - ``GET  /_sandbox/health``: ``{"ok": true}``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from tests.sandbox.faults import FaultRules, SpawnDelays, UnknownFault
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.wsgiutil import json_response, parse_json, read_body
 
+LOG = logging.getLogger("sandbox.control")
+
 # A host name Nova accepts and that is safe in a URL path segment.
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+# Longest slow spawn, in seconds.
+MAX_SPAWN_DELAY = 3600.0
 
 
 class UnknownHost(LookupError):
     """No compute of that name was ever started."""
 
 
-class Computes(Protocol):
+class CloudControls(Protocol):
     """What the control interface needs from the cloud (see cloud.py)."""
+
+    spawn_delays: SpawnDelays
 
     def computes(self) -> list[dict[str, Any]]: ...
 
@@ -44,18 +73,24 @@ class Computes(Protocol):
 
     def start_compute(self, host: str) -> dict[str, Any]: ...
 
+    def max_microversion(self) -> str | None: ...
+
+    def set_max_microversion(self, version: str | None) -> str | None: ...
+
 
 class Control:
     """WSGI handler for ``/_sandbox``."""
 
     def __init__(
         self,
-        cloud: Computes,
+        cloud: CloudControls,
         recorder: RequestRecorder,
+        faults: FaultRules,
         shutdown: Callable[[], None],
     ) -> None:
         self.cloud = cloud
         self.recorder = recorder
+        self.faults = faults
         self.shutdown = shutdown
 
     def __call__(
@@ -69,9 +104,12 @@ class Control:
             status, body = self._dispatch(method, route, environ)
         except UnknownHost as exc:
             status, body = 404, {"error": f"unknown compute {exc}"}
+        except UnknownFault as exc:
+            status, body = 404, {"error": f"unknown fault rule {exc}"}
         except ValueError as exc:
             status, body = 400, {"error": str(exc)}
         except Exception as exc:  # reported to the caller, not swallowed
+            LOG.exception("control call %s %s failed", method, route)
             status, body = 500, {"error": f"{type(exc).__name__}: {exc}"}
         return json_response(start_response, status, body)
 
@@ -98,7 +136,63 @@ class Control:
             case "POST", ["requests", "reset"]:
                 self.recorder.reset()
                 return 200, {"ok": True}
+            case "GET", ["faults"]:
+                return 200, self._faults()
+            case "POST", ["faults"]:
+                rule = self.faults.add(parse_json(read_body(environ)))
+                return 201, rule.to_dict()
+            case "DELETE", ["faults", rule_id]:
+                if not rule_id.isdigit():
+                    raise UnknownFault(rule_id)
+                return 200, self.faults.remove(int(rule_id)).to_dict()
+            case "POST", ["slow-spawn"]:
+                self._slow_spawn(parse_json(read_body(environ)))
+                return 200, self._faults()
+            case "POST", ["max-microversion"]:
+                body = parse_json(read_body(environ))
+                if not isinstance(body, dict) or "version" not in body:
+                    raise ValueError('expected {"version": "2.60" or null}')
+                version = body["version"]
+                if version is not None and not isinstance(version, str):
+                    raise ValueError("version: expected a string or null")
+                self.cloud.set_max_microversion(version)
+                return 200, self._faults()
+            case "POST", ["reset-faults"]:
+                self.reset_faults()
+                return 200, self._faults()
             case "POST", ["shutdown"]:
                 self.shutdown()
                 return 202, {"ok": True}
         return 404, {"error": f"no route {method} /_sandbox/{'/'.join(route)}"}
+
+    def reset_faults(self) -> None:
+        """No rule, no slow spawn, no cap: Nova as it is."""
+        self.faults.clear()
+        self.cloud.spawn_delays.clear()
+        self.cloud.set_max_microversion(None)
+
+    def _faults(self) -> dict[str, Any]:
+        return {
+            "rules": self.faults.snapshot(),
+            "slow_spawn": self.cloud.spawn_delays.snapshot(),
+            "max_microversion": self.cloud.max_microversion(),
+        }
+
+    def _slow_spawn(self, body: Any) -> None:
+        if not isinstance(body, dict) or set(body) - {"seconds", "host"}:
+            raise ValueError('expected {"seconds": 5, "host": "<optional>"}')
+        seconds = body.get("seconds")
+        if (
+            not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+            or not 0 <= seconds <= MAX_SPAWN_DELAY
+        ):
+            raise ValueError(
+                f"seconds: expected a number in 0..{MAX_SPAWN_DELAY:g}"
+            )
+        host = body.get("host")
+        if host is not None:
+            known = {c["host"] for c in self.cloud.computes()}
+            if host not in known:
+                raise UnknownHost(host)
+        self.cloud.spawn_delays.set(float(seconds), host)

@@ -2,7 +2,9 @@
 
 The plugin's tests read this through ``GET /_sandbox/requests`` to check
 what the CLI really sent (the evacuate body at each microversion, how many
-list calls a command made).
+list calls a command made). The recorder sits in front of the fault
+injector (faults.py), so a faulted request is recorded too: its entry's
+``fault`` says which fault applied (None for the others).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ _UUID = re.compile(
 
 # Bounded so a long session with thousands of requests stays small.
 MAX_LOG = 20000
+
+# Where the entry for the request in progress is left in the WSGI
+# environ, for the fault injector to say what it did.
+RECORD_KEY = "sandbox.record"
 
 
 def path_key(method: str, path: str) -> str:
@@ -75,7 +81,9 @@ class RequestRecorder:
             "microversion": microversion(environ),
             "status": None,
             "body": parse_json(read_body(environ)),
+            "fault": None,
         }
+        environ[RECORD_KEY] = entry
         # Counted on arrival so a request that hangs still shows up.
         self.counts[path_key(method, path)] += 1
         self.log.append(entry)

@@ -16,14 +16,7 @@ from typing import Any
 from tests.sandbox.control import Control
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.stubs import GlanceStub, KeystoneStub
-
-
-def base_url(environ: dict[str, Any]) -> str:
-    """The URL clients used to reach us, e.g. ``http://127.0.0.1:4242``."""
-    host = environ.get("HTTP_HOST") or (
-        f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-    )
-    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+from tests.sandbox.wsgiutil import base_url
 
 
 def _shift(environ: dict[str, Any], prefix: str) -> None:

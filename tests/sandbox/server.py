@@ -20,6 +20,7 @@ import eventlet.wsgi
 
 from tests.sandbox.cloud import Cloud
 from tests.sandbox.control import Control
+from tests.sandbox.faults import FaultInjector, FaultRules
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.router import Router
 from tests.sandbox.stubs import GlanceStub, KeystoneStub
@@ -104,8 +105,13 @@ def run(
     cloud = Cloud(driver, state_dir / "sandbox.log", debug=debug)
     try:
         cloud.start(computes)
-        recorder = RequestRecorder(cloud.nova_app())
-        control = Control(cloud, recorder, lambda: stop.set("shutdown"))
+        # The recorder sees every request, faulted or not; the injector
+        # decides which ones reach Nova.
+        faults = FaultRules()
+        recorder = RequestRecorder(FaultInjector(cloud.nova_app(), faults))
+        control = Control(
+            cloud, recorder, faults, lambda: stop.set("shutdown")
+        )
         app = Router(
             recorder, control, GlanceStub(cloud.images), KeystoneStub()
         )

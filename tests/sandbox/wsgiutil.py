@@ -12,18 +12,30 @@ StartResponse = Callable[..., Any]
 
 
 def json_response(
-    start_response: StartResponse, status: int, body: Any
+    start_response: StartResponse,
+    status: int,
+    body: Any,
+    headers: Iterable[tuple[str, str]] = (),
 ) -> Iterable[bytes]:
-    """Send ``body`` as JSON with the given status code."""
+    """Send ``body`` as JSON with the given status code and headers."""
     data = json.dumps(body).encode()
     start_response(
         f"{status} {HTTPStatus(status).phrase}",
         [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(data))),
+            *headers,
         ],
     )
     return [data]
+
+
+def base_url(environ: dict[str, Any]) -> str:
+    """The URL clients used to reach us, e.g. ``http://127.0.0.1:4242``."""
+    host = environ.get("HTTP_HOST") or (
+        f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    )
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
 
 
 def read_body(environ: dict[str, Any]) -> bytes:
@@ -32,6 +44,7 @@ def read_body(environ: dict[str, Any]) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
+    data: bytes
     if length > 0:
         data = environ["wsgi.input"].read(length)
     elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
