@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Iterable
 from typing import Any
 
-from osc_lib.command import command
-
-from osc_evacuate.commands import common
+from osc_evacuate.commands import base, exit_codes, options
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.outcome import ServerOutcome
+
+LOG = logging.getLogger(__name__)
 
 COLUMNS = (
     "ID",
@@ -27,7 +28,7 @@ COLUMNS = (
 )
 
 
-class EvacuateHost(common.EvacuateCommand, command.Lister):
+class EvacuateHost(base.Lister):
     _description = (
         "Evacuate every server of a failed compute host, in all projects.\n\n"
         "The host's nova-compute service must be down: fence the host, then "
@@ -54,24 +55,28 @@ class EvacuateHost(common.EvacuateCommand, command.Lister):
                 "Default: the scheduler picks a host per server"
             ),
         )
-        common.add_force(parser, "--target-host")
-        common.add_shared_storage(parser)
-        common.add_wait_options(parser)
-        common.add_max_parallel(parser)
-        common.accept_bare_wait(parser)
+        options.add_force(parser, "--target-host")
+        options.add_shared_storage(parser)
+        options.add_wait_options(parser)
+        options.add_max_parallel(parser)
         return parser
 
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
+        LOG.debug("evacuate every server of host %s", parsed_args.host)
         report = self.evacuate(
             parsed_args,
             parsed_args.target_host,
             lambda api, request, progress: evacuation.evacuate_host(
-                api, parsed_args.host, request, on_progress=progress
+                api,
+                parsed_args.host,
+                request,
+                clock=self.clock,
+                on_progress=progress,
             ),
         )
-        self.exit_code = common.exit_code(report.rows)
+        self.exit_code = exit_codes.exit_code(report.rows, report.interrupted)
         return COLUMNS, [row_of(r) for r in report.rows]
 
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
-from osc_lib.command import command
-
-from osc_evacuate.commands import common
+from osc_evacuate.commands import base, exit_codes, options
+from osc_evacuate.commands.progress import ProgressLine
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.errors import ComputeAPIError
+from osc_evacuate.core.models import Server
 from osc_evacuate.core.outcome import ServerOutcome
 
+LOG = logging.getLogger(__name__)
 
-class EvacuateServer(common.EvacuateCommand, command.ShowOne):
+
+class EvacuateServer(base.ShowOne):
     _description = (
         "Evacuate a server to a different host.\n\n"
         "This command is used to recreate a server after the host it was on "
@@ -51,7 +55,7 @@ class EvacuateServer(common.EvacuateCommand, command.ShowOne):
         secret.add_argument(
             "--password",
             metavar="<password>",
-            type=common.Secret,
+            type=options.Secret,
             default=None,
             help=(
                 "Set the password on the evacuated instance. This option is "
@@ -59,10 +63,9 @@ class EvacuateServer(common.EvacuateCommand, command.ShowOne):
                 "This option requires cloud support."
             ),
         )
-        common.add_shared_storage(secret)
-        common.add_force(parser, "--host")
-        common.add_wait_options(parser)
-        common.accept_bare_wait(parser)
+        options.add_shared_storage(secret)
+        options.add_force(parser, "--host")
+        options.add_wait_options(parser)
         return parser
 
     def take_action(
@@ -71,20 +74,44 @@ class EvacuateServer(common.EvacuateCommand, command.ShowOne):
         def job(
             api: ComputeAPI,
             request: evacuation.Request,
-            progress: common.ProgressLine,
-        ) -> ServerOutcome:
+            progress: ProgressLine,
+        ) -> evacuation.Report:
             report = evacuation.evacuate_server(
-                api, parsed_args.server, request, on_progress=progress
+                api,
+                parsed_args.server,
+                request,
+                clock=self.clock,
+                on_progress=progress,
             )
             row = report.rows[0]
-            if row.after is None:
-                # Without --wait: show the server as it is now.
-                row.after = api.get_server(row.before.id)
-            return row
+            if row.after is None and not report.interrupted:
+                row.after = now_if_known(api, row)
+            return report
 
-        row = self.evacuate(parsed_args, parsed_args.host, job)
-        self.exit_code = common.exit_code([row])
+        LOG.debug("evacuate server %s", parsed_args.server)
+        report = self.evacuate(parsed_args, parsed_args.host, job)
+        row = report.rows[0]
+        self.exit_code = exit_codes.exit_code([row], report.interrupted)
         return show(row, reveal_password=parsed_args.password is None)
+
+
+def now_if_known(api: ComputeAPI, row: ServerOutcome) -> Server | None:
+    """The server as it is now, not waited for; None if Nova won't say.
+
+    The evacuation was sent by then: a failed read must not turn into
+    exit 1, which says nothing was evacuated.
+    """
+    LOG.debug("not waited for: read %s as it is now", row.before.id)
+    try:
+        return api.get_server(row.before.id)
+    except ComputeAPIError as exc:
+        LOG.warning(
+            "the evacuation of %s was sent, but reading the server back "
+            "failed: %s",
+            row.before.id,
+            exc,
+        )
+        return None
 
 
 def show(
@@ -109,6 +136,7 @@ def show(
     ]
     # Nova generates a password before 2.14; one the user gave is not shown.
     if row.admin_pass and reveal_password:
+        LOG.debug("showing the password Nova generated")
         fields.append(("Admin Password", row.admin_pass))
     names, values = zip(*fields, strict=True)
     return names, values

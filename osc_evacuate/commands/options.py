@@ -1,0 +1,200 @@
+"""The options both commands share, their checks, and what they mean.
+
+Numbers are checked when the command line is parsed: a bad one is a
+one-line error and exit 2 before anything is sent. Each has an upper
+bound, stated in --help: a wait of NaN or infinity would never time out,
+and a count past the bound is a typo more often than a plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+
+from osc_evacuate.core.models import EvacuateOptions, TargetState
+from osc_evacuate.core.submit import DEFAULT_MAX_PARALLEL
+from osc_evacuate.core.waiter import WaitPolicy
+
+LOG = logging.getLogger(__name__)
+
+# A week: past that, an evacuation is not being waited for but forgotten.
+MAX_WAIT = 7 * 24 * 60 * 60
+# Each retry is a new evacuation after NoValidHost; ten are plenty for
+# capacity to free up, and more hides a cloud that has none.
+MAX_RETRIES = 10
+# Every request in flight is a rebuild the scheduler and conductor take on
+# at once; the default is 4, and Masakari uses 3.
+MAX_PARALLEL = 32
+
+
+class Secret(str):
+    """A password: osc-lib logs the parsed arguments at --debug.
+
+    repr() (and so %r, and the Namespace osc-lib logs) shows '***'; the
+    value itself is only for the request body.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def seconds(text: str) -> float:
+    """--wait's timeout: finite, from 0 to MAX_WAIT seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan  # a word: refused below, as NaN is
+    # NaN compares false with everything: test "in range", not "below".
+    if not (math.isfinite(value) and 0 <= value <= MAX_WAIT):
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number of seconds from 0 to {MAX_WAIT} "
+            f"(7 days), got {text!r}"
+        )
+    return value
+
+
+def retries(text: str) -> int:
+    return _whole_number(text, 0, MAX_RETRIES)
+
+
+def parallel(text: str) -> int:
+    return _whole_number(text, 1, MAX_PARALLEL)
+
+
+def _whole_number(text: str, minimum: int, maximum: int) -> int:
+    try:
+        value: int | None = int(text)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from {minimum} to {maximum}, "
+            f"got {text!r}"
+        )
+    return value
+
+
+def add_wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        metavar="<timeout>",
+        nargs="?",
+        type=seconds,
+        const=0.0,
+        default=None,
+        help=(
+            "Wait until each evacuation is proven: its migration record "
+            "is done, the server is on another host and in the state "
+            "--target-state promises. Optionally give a timeout in "
+            f"seconds, at most {MAX_WAIT} (7 days); without one (or with "
+            "0), wait as long as it takes"
+        ),
+    )
+    parser.add_argument(
+        "--target-state",
+        choices=[t.value for t in TargetState],
+        default=TargetState.PRESERVE.value,
+        help=(
+            "State the evacuated servers must end in: 'preserve' "
+            "(default) keeps ACTIVE servers ACTIVE and SHUTOFF servers "
+            "SHUTOFF, and brings ERROR servers back ACTIVE; 'stopped' "
+            "leaves every server SHUTOFF, with Nova's own behaviour from "
+            "--os-compute-api-version 2.95, else by stopping each server "
+            "once it has landed (needs --wait)"
+        ),
+    )
+    parser.add_argument(
+        "--retries",
+        metavar="<count>",
+        type=retries,
+        default=0,
+        help=(
+            "With --wait, evacuate a server again up to <count> times when "
+            "the scheduler found no valid host for it (default: 0, at most "
+            f"{MAX_RETRIES})"
+        ),
+    )
+
+
+def add_max_parallel(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-parallel",
+        metavar="<count>",
+        type=parallel,
+        default=DEFAULT_MAX_PARALLEL,
+        help=(
+            "Evacuate requests in flight at once "
+            f"(default: {DEFAULT_MAX_PARALLEL}, at most {MAX_PARALLEL})"
+        ),
+    )
+
+
+def add_force(parser: argparse.ArgumentParser, host_option: str) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            f"Rebuild on {host_option} without the scheduler checking it "
+            "(supported by --os-compute-api-version 2.29 to 2.67)"
+        ),
+    )
+
+
+def add_shared_storage(parser: argparse._ActionsContainer) -> None:
+    """On the parser, or in a group (server evacuate: not with
+    --password)."""
+    parser.add_argument(
+        "--shared-storage",
+        action="store_true",
+        dest="shared_storage",
+        help=(
+            "Indicate that the server's disk is on shared storage. "
+            "This will be auto-calculated with --os-compute-api-version "
+            "2.14 and greater and should not be used with later "
+            "microversions"
+        ),
+    )
+
+
+def evacuate_options(
+    parsed_args: argparse.Namespace, destination: str | None
+) -> EvacuateOptions:
+    """What to ask Nova for every server, from the shared options."""
+    password: Secret | None = getattr(parsed_args, "password", None)
+    options = EvacuateOptions(
+        host=destination,
+        force=parsed_args.force,
+        shared_storage=parsed_args.shared_storage,
+        password=password,
+        target_state=TargetState(parsed_args.target_state),
+    )
+    LOG.debug(
+        "evacuate to %s, force %s, shared storage %s, password %s, "
+        "target state %s",
+        destination or "a host the scheduler picks",
+        options.force,
+        options.shared_storage,
+        "given" if password is not None else "not given",
+        options.target_state.value,
+    )
+    return options
+
+
+def wait_policy(parsed_args: argparse.Namespace) -> WaitPolicy | None:
+    """None: submit and return. --wait alone or 0: no timeout."""
+    if parsed_args.wait is None:
+        LOG.debug("no --wait: submit the evacuations and return")
+        return None
+    policy = WaitPolicy(
+        timeout=parsed_args.wait or None,
+        retries=parsed_args.retries,
+    )
+    LOG.debug(
+        "wait %s, re-submit after NoValidHost up to %d times",
+        f"up to {policy.timeout:g} s" if policy.timeout else "with no limit",
+        policy.retries,
+    )
+    return policy
