@@ -3,18 +3,26 @@
 OSC imports this on every `openstack` run, so it imports nothing heavy: the
 transport (core.nova, core.transport and keystoneauth's adapter) is loaded
 only when one of our commands asks OSC for the client.
+
+It is imported before OSC logs anything, which is when the values given to
+--password are taken out of every log record (see redact.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
+
+from osc_evacuate import redact
 
 if TYPE_CHECKING:
     from osc_evacuate.core.nova import NovaComputeAPI
 
 LOG = logging.getLogger(__name__)
+
+redact.install(sys.argv[1:])
 
 # Not "compute": that name is OSC's own. Our commands speak to Nova's compute
 # API and honour --os-compute-api-version, so there is no version of ours.

@@ -27,7 +27,8 @@ DEFAULT_MAX_PARALLEL = 4
 class Submission:
     source_host: str | None
     version: Microversion
-    body: dict[str, object]
+    # It may carry adminPass: never in a repr, so never in a log.
+    body: dict[str, object] = dataclasses.field(repr=False)
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
 
 

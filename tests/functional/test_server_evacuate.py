@@ -233,3 +233,34 @@ def test_target_state_stopped_without_a_pin(
     assert nova.server(server["id"])["status"] == "SHUTOFF"
     [post] = evacuate_posts(sandbox)
     assert post["microversion"] == "2.95"
+
+
+def test_a_failed_read_after_the_request_is_not_reported_as_nothing_sent(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    """Never report what Nova's records do not prove: the evacuation was
+    sent, so the exit code is not 1 ("nothing was evacuated")."""
+    (server,) = boot_servers(1, host=fresh_host)
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+    # The look-up by ID goes through; every read after it fails.
+    sandbox.fail_requests(
+        500, method="GET", path=f"/servers/{server['id']}$", skip=1, count=None
+    )
+
+    proc = run_openstack("server", "evacuate", server["id"], "-f", "json")
+
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["Result"] == "submitted"
+    assert shown["Source Host"] == fresh_host
+    assert len(evacuate_posts(sandbox)) == 1
+    assert "was sent, but reading the server back failed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    sandbox.reset_faults()
+    nova.wait_for_migration(server["id"], "done")
+    assert len(nova.migrations(instance_uuid=server["id"])) == 1

@@ -1,0 +1,123 @@
+"""Ctrl-C: no request after it, the rows known so far, exit 130, and a
+rerun that finishes with one evacuation record per server."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.functional.conftest import OPENSTACK, OpenstackJson
+from tests.functional.scenario import (
+    Boot,
+    crash,
+    evacuate_posts,
+    records_per_server,
+)
+from tests.sandbox.client import EVACUATE_POSTS, Sandbox
+from tests.sandbox.rest import NovaAPI, wait_for
+
+
+def start(sandbox: Sandbox, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(OPENSTACK), *args, "-f", "json"],
+        env=sandbox.cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def interrupt(proc: subprocess.Popen[str]) -> tuple[float, str, str]:
+    """Ctrl-C; seconds until the command exited, its stdout and stderr."""
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    return time.monotonic() - sent, out, err
+
+
+def finish_with_rerun(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    host: str,
+    servers: list[dict[str, Any]],
+    openstack_json: OpenstackJson,
+) -> None:
+    sandbox.reset_faults()
+    rows = openstack_json("host", "evacuate", host, "--wait", "120")
+    ids = [s["id"] for s in servers]
+    assert sorted(r["ID"] for r in rows) == sorted(ids)
+    assert {r["Result"] for r in rows} <= {"verified", "already evacuated"}
+    assert records_per_server(nova, ids) == dict.fromkeys(ids, 1)
+
+
+def test_ctrl_c_during_submission_sends_nothing_more(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    """Never hang, never twice: Ctrl-C while evacuate requests go out one
+    at a time stops the rest at once; a rerun sends each remaining one."""
+    servers = boot_servers(6, host=fresh_host)
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+    # Each evacuate request takes 3 s to reach Nova.
+    sandbox.delay_requests(3, **{**EVACUATE_POSTS, "count": None})
+    proc = start(
+        sandbox, "host", "evacuate", fresh_host, "--max-parallel", "1"
+    )
+    wait_for(
+        "the first evacuate request",
+        lambda: evacuate_posts(sandbox) or None,
+        60,
+    )
+
+    seconds, out, err = interrupt(proc)
+
+    assert proc.returncode == 130, err
+    assert seconds < 2.5
+    assert "Traceback" not in err
+    rows = json.loads(out)
+    assert sorted(r["ID"] for r in rows) == sorted(s["id"] for s in servers)
+    results = [r["Result"] for r in rows]
+    assert results.count("interrupted") >= 5
+    assert all(r["Error"] for r in rows if r["Result"] == "interrupted")
+    time.sleep(4)  # the request on the wire may land; none follows it
+    assert len(evacuate_posts(sandbox)) == 1
+    finish_with_rerun(sandbox, nova, fresh_host, servers, openstack_json)
+
+
+def test_ctrl_c_during_the_wait_then_a_rerun_finishes(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    new_compute: Callable[..., str],
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    """Never hang, never twice: Ctrl-C while waiting reports what was
+    submitted; a rerun waits for those evacuations and posts nothing."""
+    failed = new_compute()
+    servers = boot_servers(3, host=failed)
+    crash(sandbox, failed)
+    sandbox.slow_spawn(600)  # the rebuilds hang on their destinations
+    proc = start(sandbox, "host", "evacuate", failed, "--wait")
+    for server in servers:
+        nova.wait_for_migration(server["id"], "pre-migrating")
+    sandbox.reset_requests()
+
+    seconds, out, err = interrupt(proc)
+
+    assert proc.returncode == 130, err
+    assert seconds < 2.5
+    assert "Traceback" not in err
+    rows = json.loads(out)
+    assert {r["Result"] for r in rows} == {"submitted"}
+    assert all("interrupted" in r["Error"] for r in rows)
+    finish_with_rerun(sandbox, nova, failed, servers, openstack_json)
+    assert evacuate_posts(sandbox) == []
