@@ -20,7 +20,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check osc_evacuate tests tools
-	$(BIN)/ruff format --check osc_evacuate
+	$(BIN)/ruff format --check osc_evacuate tests tools
 	$(BIN)/mypy
 	$(BIN)/reno lint >/dev/null
 

@@ -214,7 +214,7 @@ def test_interrupt_stops_further_submissions() -> None:
             gate.wait(10)  # the third waits while Ctrl-C is handled
         return evacuate(*args)
 
-    api.evacuate = gated  # type: ignore[method-assign]
+    api.evacuate = gated  # type: ignore[method-assign,assignment]
     done: list[object] = []
 
     def interrupt_after_two(rows: object) -> None:
