@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -55,3 +56,10 @@ def test_the_password_is_sent_but_never_shown(
         assert text not in proc.stdout
         assert text not in proc.stderr
     assert "***" in proc.stderr
+    if verbosity == "--debug":
+        # The plugin's own logger explains the microversion it chose.
+        assert re.search(
+            r"microversion 2\.\d+: the newest this cloud \(2\.1 to "
+            r"2\.\d+\) accepts that honours --target-state preserve",
+            proc.stderr,
+        ), proc.stderr[-3000:]
