@@ -16,7 +16,12 @@ from osc_evacuate.core.clock import (
     parse_nova_time,
     utc_now,
 )
-from osc_evacuate.core.errors import NotFound, Refused, UsageError
+from osc_evacuate.core.errors import (
+    ComputeAPIError,
+    NotFound,
+    Refused,
+    UsageError,
+)
 from osc_evacuate.core.microversion import Microversion, mv
 from osc_evacuate.core.models import (
     ComputeService,
@@ -130,7 +135,7 @@ def evacuate_server(
     server = find_server(api, name_or_id)
     target = request.options.target_state
     migrations = api.evacuation_migrations(instance_uuid=server.id)
-    services = api.compute_services(server.host) if server.host else []
+    services = _services(api, server.host) if server.host else []
     up = [s for s in services if s.is_up]
     if up:
         landed = evacuated_off(server, migrations)
@@ -177,13 +182,28 @@ def find_server(api: ComputeAPI, name_or_id: str) -> Server:
 
 def find_compute_service(api: ComputeAPI, host: str) -> ComputeService:
     """The nova-compute service of exactly this host (never a substring)."""
-    exact = [s for s in api.compute_services(host) if s.host == host]
+    exact = [s for s in _services(api, host) if s.host == host]
     if exact:
         return exact[0]
     hosts = sorted({s.host for s in api.compute_services()})
     close = difflib.get_close_matches(host, hosts, n=3, cutoff=0.6)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise NotFound(f"No nova-compute service on host '{host}'.{hint}")
+
+
+def _services(api: ComputeAPI, host: str | None) -> list[ComputeService]:
+    """The compute services, read before anything is sent: Nova's first
+    admin-only answer, so the place to say what a 403 means."""
+    try:
+        return api.compute_services(host)
+    except ComputeAPIError as exc:
+        if exc.status != 403:
+            raise
+        raise Refused(
+            f"{exc}: evacuation needs an admin (Nova's policies "
+            "os_compute_api:os-evacuate and os-services); use admin "
+            "credentials"
+        ) from exc
 
 
 def _choose(

@@ -179,3 +179,21 @@ def openstack_json(run_openstack: RunOpenstack) -> OpenstackJson:
         return json.loads(proc.stdout)
 
     return run_json
+
+
+@pytest.fixture
+def only_host_up(
+    sandbox: Sandbox, nova: NovaAPI
+) -> Iterator[Callable[[str], None]]:
+    """Disable every other compute, so that the scheduler finds nothing."""
+    disabled: list[str] = []
+
+    def disable_all_but(keep: str) -> None:
+        for compute in sandbox.computes():
+            if compute["running"] and compute["host"] != keep:
+                nova.disable_service(compute["host"], "test: no valid host")
+                disabled.append(compute["host"])
+
+    yield disable_all_but
+    for host in disabled:
+        nova.enable_service(host)

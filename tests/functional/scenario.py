@@ -3,7 +3,9 @@ states on a host, a crash, and what the sandbox saw on the wire."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -79,3 +81,39 @@ def one_line(stderr: str) -> str:
     assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
     assert "Traceback" not in stderr
     return lines[0]
+
+
+# The four promises; every matrix case names the one it checks.
+NEVER_WRONG_SERVER = "never evacuate a server that should not be"
+NEVER_TWICE = "never evacuate one twice"
+NEVER_UNPROVEN = "never report a result that Nova's records do not prove"
+NEVER_HANG = "never hang"
+
+
+def check(
+    proc: subprocess.CompletedProcess[str],
+    code: int,
+    nova: NovaAPI,
+    records: dict[str, int],
+    line: str | None = None,
+) -> Any:
+    """What every case asserts: the exit code; a refusal's one clear line
+    (no traceback) and empty stdout, or else valid JSON on stdout; and
+    exactly ``records`` evacuation records per server, none extra."""
+    assert proc.returncode == code, (
+        f"exit {proc.returncode}, expected {code}\n"
+        f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+    )
+    assert "Traceback" not in proc.stderr
+    shown = None
+    if code in (1, 2):
+        assert proc.stdout == ""
+        said = one_line(proc.stderr)
+        if line is not None:
+            assert line in said, said
+    else:
+        shown = json.loads(proc.stdout)
+        if line is not None:
+            assert line in proc.stdout + proc.stderr
+    assert records_per_server(nova, list(records)) == records
+    return shown

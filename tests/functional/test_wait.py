@@ -8,7 +8,7 @@ import os
 import pty
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -75,24 +75,6 @@ def test_twenty_servers_in_mixed_states_are_verified(
                 assert row["Destination"] == now[HOST] != fresh_host
                 assert row["Status After"] == now["status"] == wanted[state]
                 assert row["Seconds"] >= 0
-
-
-@pytest.fixture
-def only_host_up(
-    sandbox: Sandbox, nova: NovaAPI
-) -> Iterator[Callable[[str], None]]:
-    """Disable every other compute, so that the scheduler finds nothing."""
-    disabled: list[str] = []
-
-    def disable_all_but(keep: str) -> None:
-        for compute in sandbox.computes():
-            if compute["running"] and compute["host"] != keep:
-                nova.disable_service(compute["host"], "test: no valid host")
-                disabled.append(compute["host"])
-
-    yield disable_all_but
-    for host in disabled:
-        nova.enable_service(host)
 
 
 def test_no_valid_host_fails_with_novas_reason(
