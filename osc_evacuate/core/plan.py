@@ -97,7 +97,7 @@ def refusal(server: Server) -> str | None:
     if not server.evacuable:
         return (
             f"vm_state {server.vm_state or 'unknown'} is not evacuable "
-            f"(Nova evacuates {_EVACUABLE} servers)"
+            f"(Nova evacuates only {_EVACUABLE} servers)"
         )
     if server.task_state:
         return (
