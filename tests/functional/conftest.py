@@ -3,22 +3,27 @@
 Fixtures:
 
 - ``sandbox`` (session): the running tests.sandbox.client.Sandbox;
-  ``sandbox.admin`` / ``sandbox.demo`` are NovaAPI REST helpers.
+  ``sandbox.admin`` / ``sandbox.demo`` are NovaAPI REST helpers,
+  ``sandbox.placement`` a PlacementAPI one (admin).
 - ``nova`` (session): ``sandbox.admin``.
-- ``new_compute``: factory ``(host=None) -> str`` starting a compute for
-  this test (a fresh name unless given); stops them all afterwards.
+- ``new_compute``: factory ``(host=None, **options) -> str`` starting a
+  compute for this test (a fresh name unless given); ``options`` are
+  Sandbox.add_compute's (``vcpus``, ``memory_mb``, ``local_gb``,
+  ``hypervisor_type="ironic"``); stops them all afterwards.
 - ``fresh_host``: one such compute, e.g. ``"compute-t007"``.
 - ``boot_servers``: factory ``(count=1, host=None, project="admin",
-  status="ACTIVE", **kw) -> list[server dict]``.
+  status="ACTIVE", **kw) -> list[server dict]``; ``volume_backed=True``
+  boots from a volume (NovaAPI.create_server).
 - ``run_openstack``: ``(*args, cloud="sandbox", env=None, timeout=300)
   -> CompletedProcess[str]``, the real ``openstack`` CLI of this venv.
 - ``openstack_json``: the same with ``-f json``; asserts rc 0 and
   returns the parsed output.
 
 Faults (``sandbox.fail_requests``, ``lose_answers``, ``delay_requests``,
-``slow_spawn``, ``cap_microversion``) last until the end of the test that
-set them: an autouse fixture resets them after every test that used the
-sandbox, and ``new_compute`` resets them before its own clean-up calls.
+``slow_spawn``, ``cap_microversion``, ``fill_compute``,
+``set_cell_down``) last until the end of the test that set them: an
+autouse fixture resets them after every test that used the sandbox, and
+``new_compute`` resets them before its own clean-up calls.
 """
 
 from __future__ import annotations
@@ -97,9 +102,9 @@ def nova(sandbox: Sandbox) -> NovaAPI:
 def new_compute(sandbox: Sandbox) -> Iterator[Callable[..., str]]:
     started: list[str] = []
 
-    def start(host: str | None = None) -> str:
+    def start(host: str | None = None, **options: Any) -> str:
         name = host or f"compute-t{next(_host_numbers):03d}"
-        sandbox.add_compute(name)
+        sandbox.add_compute(name, **options)
         started.append(name)
         return name
 

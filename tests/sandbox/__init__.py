@@ -6,10 +6,12 @@ built the way Nova's functional tests are. The stock ``openstack`` CLI talks
 to it through DIR/clouds.yaml (clouds ``sandbox`` and ``sandbox-demo``).
 
 Modules: __main__ (entry point), server (HTTP and life cycle), cloud (the
-Nova side; imports nova, so only inside the sandbox process), router,
-control (``/_sandbox`` control interface), recorder (request log), faults
-(injected errors, lost answers, delays, slow spawns), auth
-(``user:project`` tokens), stubs (Glance and Keystone stand-ins). For tests
-and tools: client (``Sandbox``: start, stop, control) and rest (``NovaAPI``),
-which never import nova.
+Nova side; imports nova, so only inside the sandbox process), drivers (a
+fake Ironic compute; imports nova too), router (Nova, Placement under
+``/placement``, stand-ins), control (``/_sandbox`` control interface),
+recorder (request log), faults (injected errors, lost answers, delays,
+slow spawns), capacity (compute sizes and fills), auth (``user:project``
+tokens), stubs (Glance and Keystone stand-ins). For tests and tools:
+client (``Sandbox``: start, stop, control) and rest (``NovaAPI``,
+``PlacementAPI``), which never import nova.
 """

@@ -4,7 +4,10 @@ Nova dropped its noauth2 pipeline, so the stock paste pipeline always has
 an ``authtoken`` filter. The sandbox swaps that filter's factory for this
 one: a token ``user:project`` becomes the identity headers auth_token
 would have set, and Nova's own context middleware and real policy do the
-rest. No nova import here: this module is plain WSGI.
+rest. Placement's API, served over HTTP, sits behind the same middleware
+(its test pipeline's noauth middleware then takes the roles from these
+headers), so one token works for both. No nova import here: this module
+is plain WSGI.
 """
 
 from __future__ import annotations
@@ -51,16 +54,23 @@ def parse_token(token: str | None) -> tuple[str, str] | None:
 
 
 class TokenAuth:
-    """WSGI middleware: X-Auth-Token ``user:project`` to identity headers."""
+    """WSGI middleware: X-Auth-Token ``user:project`` to identity headers.
 
-    def __init__(self, app: WSGIApp) -> None:
+    With ``open_root``, the root (the version document) needs no token,
+    as Placement's auth_token filter lets it through.
+    """
+
+    def __init__(self, app: WSGIApp, open_root: bool = False) -> None:
         self.app = app
+        self.open_root = open_root
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         for key in _IDENTITY_HEADERS:
             environ.pop(key, None)
+        if self.open_root and environ.get("PATH_INFO", "") in ("", "/"):
+            return self.app(environ, start_response)
         parsed = parse_token(environ.get("HTTP_X_AUTH_TOKEN"))
         if parsed is None:
             body = json.dumps(

@@ -6,11 +6,17 @@ rest.py; this module runs the process and talks to ``/_sandbox``.
 
     with Sandbox(tmp_path / "sandbox") as sandbox:
         server = sandbox.admin.create_server(host="compute01")
+        volume = sandbox.admin.create_server(host="compute01",
+                                             volume_backed=True)
         sandbox.crash_compute("compute01")
         sandbox.fail_requests(503, **EVACUATE_POSTS, count=2)
         sandbox.slow_spawn(5, host="compute02")
         sandbox.cap_microversion("2.60")
+        sandbox.fill_compute("compute03")            # nothing fits there
+        sandbox.add_compute("ironic01", hypervisor_type="ironic")
+        sandbox.set_cell_down(True)
         sandbox.reset_faults()
+        sandbox.placement.resource_providers()
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import IO, Any, Literal
 
 import requests
 
-from tests.sandbox.rest import NovaAPI
+from tests.sandbox.rest import NovaAPI, PlacementAPI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PREFIX = "SANDBOX READY "
@@ -155,6 +161,7 @@ class Sandbox:
             raise
         self.admin = NovaAPI(self.url, token="admin:admin")
         self.demo = NovaAPI(self.url, token="demo:demo")
+        self.placement = PlacementAPI(self.url, token="admin:admin")
         return self
 
     def _drain(self, stdout: IO[str]) -> None:
@@ -246,11 +253,28 @@ class Sandbox:
         result: list[dict[str, Any]] = self.control("GET", "computes")
         return result
 
-    def add_compute(self, host: str) -> dict[str, Any]:
-        """Start a new compute (or restart a stopped one)."""
-        result: dict[str, Any] = self.control(
-            "POST", "computes", {"host": host}
-        )
+    def add_compute(
+        self,
+        host: str,
+        *,
+        vcpus: int | None = None,
+        memory_mb: int | None = None,
+        local_gb: int | None = None,
+        hypervisor_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Start a new compute (or restart a stopped one). A new one may
+        have its own size (the fake driver's vcpus, memory_mb, local_gb)
+        and ``hypervisor_type="ironic"`` (tests/sandbox/drivers.py)."""
+        body: dict[str, Any] = {"host": host}
+        for key, value in (
+            ("vcpus", vcpus),
+            ("memory_mb", memory_mb),
+            ("local_gb", local_gb),
+            ("hypervisor_type", hypervisor_type),
+        ):
+            if value is not None:
+                body[key] = value
+        result: dict[str, Any] = self.control("POST", "computes", body)
         return result
 
     def crash_compute(
@@ -269,8 +293,81 @@ class Sandbox:
         result: dict[str, Any] = self.control("POST", f"computes/{host}/start")
         return result
 
+    # Capacity (capacity.py).
+    def resources(self, host: str) -> dict[str, Any]:
+        """Placement's view of the compute's node: ``{"host",
+        "resource_provider", "inventories", "usages", "free", "filled"}``;
+        ``free`` is ``(total - reserved) * allocation_ratio - used``."""
+        result: dict[str, Any] = self.control(
+            "GET", f"computes/{host}/resources"
+        )
+        return result
+
+    def resize_compute(
+        self,
+        host: str,
+        *,
+        vcpus: int | None = None,
+        memory_mb: int | None = None,
+        local_gb: int | None = None,
+    ) -> dict[str, Any]:
+        """Give a running compute's hypervisor another size, now (what
+        os-hypervisors and Placement's inventory ``total`` say)."""
+        body = {
+            key: value
+            for key, value in (
+                ("vcpus", vcpus),
+                ("memory_mb", memory_mb),
+                ("local_gb", local_gb),
+            )
+            if value is not None
+        }
+        result: dict[str, Any] = self.control(
+            "POST", f"computes/{host}/size", body
+        )
+        return result
+
+    def fill_compute(
+        self,
+        host: str,
+        *,
+        vcpus: int = 0,
+        memory_mb: int = 0,
+        disk_gb: int = 0,
+    ) -> dict[str, Any]:
+        """Leave only this much free on a running compute, for Placement
+        and the scheduler (nothing, by default: it is full). Lasts until
+        unfill_compute or reset_faults."""
+        body = {
+            "free": {
+                "VCPU": vcpus,
+                "MEMORY_MB": memory_mb,
+                "DISK_GB": disk_gb,
+            }
+        }
+        result: dict[str, Any] = self.control(
+            "POST", f"computes/{host}/fill", body
+        )
+        return result
+
+    def unfill_compute(self, host: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.control(
+            "POST", f"computes/{host}/unfill"
+        )
+        return result
+
+    def set_cell_down(self, down: bool = True) -> dict[str, Any]:
+        """Take cell1 (every compute and server) down, or up again: Nova's
+        DownCellFixture. Lasts until ``False`` or reset_faults."""
+        result: dict[str, Any] = self.control(
+            "POST", "down-cell", {"down": down}
+        )
+        return result
+
     def requests(self) -> dict[str, Any]:
-        """``{"counts": {"GET /v2.1/servers/detail": n}, "log": [...]}``"""
+        """``{"counts": {"GET /v2.1/servers/detail": n}, "log": [...]}``;
+        Placement's under ``/placement``, e.g. ``GET
+        /placement/resource_providers/{id}/usages``."""
         result: dict[str, Any] = self.control("GET", "requests")
         return result
 
@@ -285,6 +382,7 @@ class Sandbox:
     def add_fault(
         self,
         *,
+        service: str | None = None,
         method: str | None = None,
         path: str | None = None,
         query: str | None = None,
@@ -302,9 +400,12 @@ class Sandbox:
         whose JSON body has the key ``body_key``, after letting ``skip``
         of them through. ``error``: answer that status (or "drop") without
         reaching Nova; ``lost``: Nova acts, then 502, 504 or "drop";
-        ``delay``: seconds before Nova sees it. The rule, with its id."""
+        ``delay``: seconds before Nova sees it. ``service="placement"``
+        faults Placement's API instead of Nova's (``path`` then includes
+        ``/placement``). The rule, with its id."""
         body: dict[str, Any] = {"count": count, "skip": skip}
         for key, value in (
+            ("service", service),
             ("method", method),
             ("path", path),
             ("query", query),
@@ -340,7 +441,7 @@ class Sandbox:
 
     def faults(self) -> dict[str, Any]:
         """``{"rules": [...], "slow_spawn": {"seconds": 0.0, "hosts": {}},
-        "max_microversion": None}``"""
+        "max_microversion": None, "filled": {}, "down_cell": False}``"""
         result: dict[str, Any] = self.control("GET", "faults")
         return result
 
@@ -365,7 +466,8 @@ class Sandbox:
         return result
 
     def reset_faults(self) -> dict[str, Any]:
-        """No fault rule, slow spawn or cap; delayed requests go on."""
+        """No fault rule, slow spawn, cap, fill or down cell; delayed
+        requests go on."""
         result: dict[str, Any] = self.control("POST", "reset-faults")
         return result
 

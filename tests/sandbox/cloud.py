@@ -1,6 +1,11 @@
 """A real Nova (API, conductor, scheduler, N computes) and Placement in one
 process, built like a Nova functional test that never ends.
 
+Beyond the stock fixtures, the sandbox can size and fill a compute
+(capacity.py), start a compute that looks like Ironic (drivers.py), serve
+the computes' own Placement app over HTTP, and take cell1 down
+(Nova's DownCellFixture) while a test asks for it.
+
 Import this module only from ``python -m tests.sandbox`` (see
 __main__.py): it imports nova, which monkey-patches the interpreter with
 eventlet. Never import it from pytest or the CLI.
@@ -16,10 +21,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from unittest import mock
+from urllib.parse import urlsplit
 
 import fixtures
 import greenlet
 import oslo_messaging as messaging
+import wsgi_intercept  # type: ignore[import-untyped]
+from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import rpc, test
 from nova.api import wsgi as nova_wsgi
@@ -29,8 +37,9 @@ from nova.scheduler.client import report
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
+from nova.virt import driver as virt_driver
 
-from tests.sandbox import auth
+from tests.sandbox import auth, capacity, drivers
 from tests.sandbox.control import UnknownHost
 from tests.sandbox.faults import SpawnDelays, sleep_until
 
@@ -43,6 +52,20 @@ SERVICE_DOWN_TIME = 10
 
 # Nova's own newest compute microversion, before any cap.
 NOVA_MAX_MICROVERSION: str = api_version_request._MAX_API_VERSION
+
+# Placement microversion of the sandbox's own reads (any has what it
+# reads: inventories, usages, providers by name).
+PLACEMENT_VERSION = "1.14"
+
+# The cell that holds every compute (test.TestCase's CELL1_NAME).
+COMPUTE_CELL = "cell1"
+
+# Driver class for a compute started with ``hypervisor_type``
+# (control.py). Nova loads drivers from nova.virt only: these are built
+# by hand.
+HYPERVISOR_DRIVERS: dict[str, Callable[..., Any]] = {
+    "ironic": drivers.FakeIronicDriver
+}
 
 # Loggers that would write a line per request or per RPC message.
 _QUIET = (
@@ -167,8 +190,13 @@ class SandboxCase(
         self.useFixture(nova_fixtures.RealPolicyFixture())
         self.useFixture(nova_fixtures.NeutronFixture(self))
         self.glance = self.useFixture(nova_fixtures.GlanceFixture(self))
+        # Any volume id is an available, bootable 1 GB volume: boot from
+        # volume and its evacuation need nothing more.
         self.useFixture(nova_fixtures.CinderFixture(self))
-        self.placement = self.useFixture(func_fixtures.PlacementFixture()).api
+        self.placement_fixture = self.useFixture(
+            func_fixtures.PlacementFixture()
+        )
+        self.placement = self.placement_fixture.api
         self.useFixture(nova_fixtures.AllServicesCurrent())
         self.useFixture(
             fixtures.MonkeyPatch(
@@ -241,6 +269,15 @@ class Cloud:
         # Bumped when a compute crashes: slowed spawns started before
         # then never finish.
         self._crashes: dict[str, int] = {}
+        # Inventory fields that a fill puts over what the driver reports,
+        # per host (capacity.py); and the allocation ratios from before
+        # the first fill, which stay over the driver's afterwards (it
+        # would otherwise keep the fill's 1.0 from Placement).
+        self._fills: dict[str, capacity.Inventory] = {}
+        self._free: dict[str, dict[str, int]] = {}
+        self._base_ratios: dict[str, capacity.Inventory] = {}
+        # DownCellFixture while cell1 is down.
+        self._down_cell: nova_fixtures.DownCellFixture | None = None
 
     def start(self, computes: int) -> None:
         _configure_logging(self._log_handler, self.debug)
@@ -252,6 +289,7 @@ class Cloud:
     def close(self) -> None:
         """Run the test case's cleanups (services, fixtures, databases)."""
         try:
+            self.set_cell_down(False)
             self.case.doCleanups()
         except Exception:
             LOG.exception("cleanup failed")
@@ -273,6 +311,21 @@ class Cloud:
         wsgi_app._setup_service("controller", "osapi_compute")
         return app
 
+    def placement_app(self) -> Callable[..., Iterable[bytes]]:
+        """The Placement WSGI app that the computes and the scheduler use.
+
+        PlacementFixture serves it to Nova through wsgi-intercept only, at
+        a made-up host; the same app object, with its database, is taken
+        from wsgi-intercept's registry, so what the CLI reads over HTTP is
+        what Nova wrote. Behind the sandbox's token middleware: ``admin``
+        is admin to Placement's policy, ``demo`` is refused.
+        """
+        endpoint = urlsplit(self.case.placement_fixture.endpoint)
+        key = (endpoint.hostname, endpoint.port or 80)
+        make_app, _script_name = wsgi_intercept._wsgi_intercept[key]
+        app: Callable[..., Iterable[bytes]] = make_app()
+        return auth.TokenAuth(app, open_root=True)
+
     def images(self) -> list[dict[str, Any]]:
         return list(self.case.glance.images.values())
 
@@ -283,17 +336,63 @@ class Cloud:
     def _describe(self, host: str) -> dict[str, Any]:
         return {"host": host, "running": host in self._running}
 
-    def add_compute(self, host: str) -> dict[str, Any]:
+    def add_compute(
+        self,
+        host: str,
+        size: dict[str, int] | None = None,
+        hypervisor_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Start a new compute, or restart a stopped one. A new one may
+        have its own ``size`` (capacity.SIZE_FIELDS) and
+        ``hypervisor_type`` (HYPERVISOR_DRIVERS) from the start."""
         with self._lock:
             if host in self._running:
                 raise ValueError(f"compute {host} is already running")
             if host in self._stopped:
+                if size or hypervisor_type:
+                    raise ValueError(
+                        f"compute {host} exists: a restart keeps its "
+                        "driver (resize it with computes/<host>/size)"
+                    )
                 self._restart(host)
             else:
-                self._running[host] = self.case._start_compute(host)
-            self._slow_spawn(host, self._running[host].manager)
+                self._start_new(host, size or {}, hypervisor_type)
+            manager = self._running[host].manager
+            self._slow_spawn(host, manager)
+            self._apply_fills(host, manager.driver)
         LOG.info("sandbox: compute %s started", host)
         return self._describe(host)
+
+    def _start_new(
+        self, host: str, size: dict[str, int], hypervisor_type: str | None
+    ) -> None:
+        driver_class = None
+        if hypervisor_type is not None:
+            driver_class = HYPERVISOR_DRIVERS.get(hypervisor_type)
+            if driver_class is None:
+                raise ValueError(
+                    f"hypervisor_type: expected one of "
+                    f"{', '.join(HYPERVISOR_DRIVERS)}"
+                )
+        if driver_class is None and not size:
+            self._running[host] = self.case._start_compute(host)
+            return
+        real_load = virt_driver.load_compute_driver
+
+        def load(virtapi: Any, compute_driver: str | None = None) -> Any:
+            if driver_class is not None:
+                loaded = driver_class(virtapi)
+            else:
+                loaded = real_load(virtapi, compute_driver)
+            _resize_driver(loaded, size)
+            return loaded
+
+        # Before the manager's start-up, so that its first inventory and
+        # compute node record already have the size.
+        with mock.patch(
+            "nova.virt.driver.load_compute_driver", side_effect=load
+        ):
+            self._running[host] = self.case._start_compute(host)
 
     def stop_compute(self, host: str) -> dict[str, Any]:
         with self._lock:
@@ -372,6 +471,189 @@ class Cloud:
 
         driver.spawn = spawn
 
+    # Sizes and fills (capacity.py).
+    def resources(self, host: str) -> dict[str, Any]:
+        """What Placement has for the host's node: ``{"host",
+        "resource_provider", "inventories", "usages", "free", "filled"}``
+        (``free`` by Placement's arithmetic; ``filled`` what a fill asked
+        for, or None)."""
+        rp = self._provider(host)
+        inventories = self._placement_get(
+            f"/resource_providers/{rp}/inventories"
+        )["inventories"]
+        usages = self._placement_get(f"/resource_providers/{rp}/usages")[
+            "usages"
+        ]
+        return {
+            "host": host,
+            "resource_provider": rp,
+            "inventories": inventories,
+            "usages": usages,
+            "free": capacity.free_capacity(inventories, usages),
+            "filled": self._free.get(host),
+        }
+
+    def resize_compute(self, host: str, size: dict[str, int]) -> None:
+        """Give the running compute's hypervisor another size, now (a
+        fill in force is done again on the new size)."""
+        with self._lock:
+            manager = self._running_manager(host)
+            _resize_driver(manager.driver, size)
+            if host in self._free:
+                self._fill(host, manager, self._free[host])
+            else:
+                self._update_resources(host, manager)
+        LOG.info("sandbox: compute %s resized to %s", host, size)
+
+    def fill_compute(self, host: str, free: dict[str, int]) -> None:
+        """Leave only ``free`` of each class on the running compute, as
+        Placement and the scheduler count it. Servers that come or go
+        later change what is free; a new fill starts over."""
+        with self._lock:
+            self._fill(host, self._running_manager(host), free)
+        LOG.info("sandbox: compute %s filled, %s left free", host, free)
+
+    def _fill(self, host: str, manager: Any, free: dict[str, int]) -> None:
+        if self._fills.pop(host, None) is not None:
+            # From the driver's own inventory, not the last fill's.
+            self._update_resources(host, manager)
+        now = self.resources(host)
+        self._base_ratios.setdefault(
+            host,
+            {
+                rc: {"allocation_ratio": inv["allocation_ratio"]}
+                for rc, inv in now["inventories"].items()
+            },
+        )
+        self._fills[host] = capacity.fill_overrides(
+            now["inventories"], now["usages"], free
+        )
+        self._free[host] = dict(free)
+        self._update_resources(host, manager)
+        # The resource tracker logs and swallows what it could not write.
+        written = self.resources(host)["inventories"]
+        for rc, fields in self._fills[host].items():
+            for key, value in fields.items():
+                if written[rc][key] != value:
+                    raise RuntimeError(
+                        f"Placement did not take the fill of {host}: "
+                        f"{rc} {key} is {written[rc][key]}, not {value} "
+                        "(see sandbox.log)"
+                    )
+
+    def unfill_compute(self, host: str) -> bool:
+        """End the host's fill: the driver's inventory again (pushed now
+        if the compute runs, else at its restart). False if not filled."""
+        with self._lock:
+            if self._fills.pop(host, None) is None:
+                return False
+            self._free.pop(host, None)
+            service = self._running.get(host)
+            if service is not None:
+                self._update_resources(host, service.manager)
+        LOG.info("sandbox: compute %s no longer filled", host)
+        return True
+
+    def filled(self) -> dict[str, dict[str, int]]:
+        """``{host: free}`` for every fill in force."""
+        return {host: dict(free) for host, free in self._free.items()}
+
+    def unfill_all(self) -> None:
+        for host in list(self._fills):
+            self.unfill_compute(host)
+
+    def _running_manager(self, host: str) -> Any:
+        service = self._running.get(host)
+        if service is None:
+            if host in self._stopped:
+                raise ValueError(f"compute {host} is stopped")
+            raise UnknownHost(host)
+        return service.manager
+
+    def _provider(self, host: str) -> str:
+        """The resource provider of the host's (only) node."""
+        if host not in self._running and host not in self._stopped:
+            raise UnknownHost(host)
+        nodes = self._driver(host).get_available_nodes()
+        found = self._placement_get(f"/resource_providers?name={nodes[0]}")
+        providers = found["resource_providers"]
+        if len(providers) != 1:
+            raise ValueError(f"no resource provider for {host} yet")
+        return str(providers[0]["uuid"])
+
+    def _driver(self, host: str) -> Any:
+        service = self._running.get(host)
+        return service.manager.driver if service else self._stopped[host]
+
+    def _placement_get(self, url: str) -> Any:
+        resp = self.case.placement.get(url, version=PLACEMENT_VERSION)
+        if resp.status != 200:
+            raise RuntimeError(f"placement GET {url}: {resp.status}")
+        return resp.body
+
+    def _update_resources(self, host: str, manager: Any) -> None:
+        """Run the compute's resource update now (the periodic task is off
+        in the sandbox, as in Nova's functional tests): the compute node
+        record and Placement's inventory follow the driver."""
+        ctxt = nova_context.get_admin_context()
+        cell = self.case.host_mappings[host].cell_mapping
+        with nova_context.target_cell(ctxt, cell) as cctxt:
+            manager.update_available_resource(cctxt)
+
+    def _apply_fills(self, host: str, driver: Any) -> None:
+        """Make the driver's inventory carry the host's fill, if any.
+
+        Wraps update_provider_tree once per driver (a restarted compute
+        keeps its driver); the fill is looked up at every update.
+        """
+        if getattr(driver, "_sandbox_real_update_provider_tree", None):
+            return
+        real = driver.update_provider_tree
+        driver._sandbox_real_update_provider_tree = real
+
+        def update_provider_tree(
+            provider_tree: Any, nodename: str, allocations: Any = None
+        ) -> None:
+            real(provider_tree, nodename, allocations=allocations)
+            overrides = {
+                **self._base_ratios.get(host, {}),
+                **self._fills.get(host, {}),
+            }
+            if overrides:
+                inventory = provider_tree.data(nodename).inventory
+                provider_tree.update_inventory(
+                    nodename, capacity.apply_overrides(inventory, overrides)
+                )
+
+        driver.update_provider_tree = update_provider_tree
+
+    # A down cell (Nova's DownCellFixture).
+    def cell_down(self) -> bool:
+        return self._down_cell is not None
+
+    def set_cell_down(self, down: bool) -> bool:
+        """Take cell1, which holds every compute, down or up again.
+
+        While down, every cell1 database access through Nova's cell
+        targeting fails (as when its database is unreachable): os-services
+        lists cell1's computes without ``id`` from 2.69 and leaves them out
+        before; server lists and the scheduler lose cell1 too. Heartbeats
+        go on (they do not target a cell).
+        """
+        with self._lock:
+            if down and self._down_cell is None:
+                fixture = nova_fixtures.DownCellFixture(
+                    [self.case.cell_mappings[COMPUTE_CELL]]
+                )
+                fixture.setUp()
+                self._down_cell = fixture
+                LOG.info("sandbox: %s is down", COMPUTE_CELL)
+            elif not down and self._down_cell is not None:
+                self._down_cell.cleanUp()
+                self._down_cell = None
+                LOG.info("sandbox: %s is up again", COMPUTE_CELL)
+        return self.cell_down()
+
     # The compute API's maximum microversion.
     def max_microversion(self) -> str | None:
         """The cap in force, None when the API is Nova's own."""
@@ -406,3 +688,12 @@ class Cloud:
             nova_versions.VERSIONS["v2.1"]["version"] = value
             LOG.info("sandbox: compute API maximum microversion: %s", value)
         return self.max_microversion()
+
+
+def _resize_driver(driver: Any, size: dict[str, int]) -> None:
+    """Set the fake driver's hypervisor size: its inventory (``total``,
+    ``max_unit``) and the compute node's figures follow at the next
+    resource update."""
+    for field, value in size.items():
+        setattr(driver, field, value)
+        setattr(driver.resources, field, value)

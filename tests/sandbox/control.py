@@ -4,18 +4,30 @@ Routes:
 
 - ``GET  /_sandbox/computes``: ``[{"host": "compute01", "running": true}]``
 - ``POST /_sandbox/computes`` ``{"host": "compute10"}``: start a new
-  compute (or restart a stopped one); 201 with the compute.
+  compute (or restart a stopped one); 201 with the compute. A new one may
+  have a size, ``"vcpus"``, ``"memory_mb"``, ``"local_gb"``, and
+  ``"hypervisor_type": "ironic"`` (drivers.py).
 - ``POST /_sandbox/computes/<host>/stop``: crash it (RPC consumer and
   heartbeat stop, as on a dead host; Nova sees it down after
   ``service_down_time``). A spawn slowed on it (see slow-spawn) never
   finishes: its record stays ``pre-migrating``, as after a real crash.
 - ``POST /_sandbox/computes/<host>/start``: restart it; nova-compute's
   start-up cleans up evacuated instances.
+- ``GET  /_sandbox/computes/<host>/resources``: Placement's inventories,
+  usages and free capacity for its node (capacity.py).
+- ``POST /_sandbox/computes/<host>/size`` ``{"vcpus": 4, "memory_mb":
+  4096, "local_gb": 40}``: the hypervisor's size, now; its resources.
+- ``POST /_sandbox/computes/<host>/fill`` ``{"free": {"VCPU": 1}}``: leave
+  only that free (unnamed classes: nothing); its resources.
+- ``POST /_sandbox/computes/<host>/unfill``: end the fill; its resources.
+- ``POST /_sandbox/down-cell`` ``{"down": true}``: cell1, which holds
+  every compute, is down (Nova's DownCellFixture) until ``false``.
 - ``GET  /_sandbox/requests``: ``{"counts": {...}, "log": [...]}``; each
   log entry's ``fault`` says which fault applied to it, or null.
 - ``POST /_sandbox/requests/reset``: clear both.
 - ``GET  /_sandbox/faults``: ``{"rules": [...], "slow_spawn": {"seconds":
-  0.0, "hosts": {}}, "max_microversion": null}``.
+  0.0, "hosts": {}}, "max_microversion": null, "filled": {},
+  "down_cell": false}``.
 - ``POST /_sandbox/faults`` ``{"method": "POST", "path": "/action$",
   "body_key": "evacuate", "count": 1, "skip": 0, "error": 503}``: add a
   fault rule (faults.py: ``error`` a status or "drop" before Nova,
@@ -30,8 +42,8 @@ Routes:
 - ``POST /_sandbox/max-microversion`` ``{"version": "2.60"}``: the compute
   API acts as a Nova whose newest microversion is 2.60 (version documents,
   406 above it, ``latest``); ``{"version": null}`` ends the cap.
-- ``POST /_sandbox/reset-faults``: remove every rule, slow spawn and cap;
-  requests still delayed go on to Nova at once.
+- ``POST /_sandbox/reset-faults``: remove every rule, slow spawn, cap,
+  fill and down cell; requests still delayed go on to Nova at once.
 - ``POST /_sandbox/shutdown``: clean shutdown (as SIGTERM).
 - ``GET  /_sandbox/health``: ``{"ok": true}``.
 """
@@ -43,6 +55,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from tests.sandbox import capacity
 from tests.sandbox.faults import FaultRules, SpawnDelays, UnknownFault
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.wsgiutil import json_response, parse_json, read_body
@@ -67,7 +80,12 @@ class CloudControls(Protocol):
 
     def computes(self) -> list[dict[str, Any]]: ...
 
-    def add_compute(self, host: str) -> dict[str, Any]: ...
+    def add_compute(
+        self,
+        host: str,
+        size: dict[str, int] | None = None,
+        hypervisor_type: str | None = None,
+    ) -> dict[str, Any]: ...
 
     def stop_compute(self, host: str) -> dict[str, Any]: ...
 
@@ -76,6 +94,22 @@ class CloudControls(Protocol):
     def max_microversion(self) -> str | None: ...
 
     def set_max_microversion(self, version: str | None) -> str | None: ...
+
+    def resources(self, host: str) -> dict[str, Any]: ...
+
+    def resize_compute(self, host: str, size: dict[str, int]) -> None: ...
+
+    def fill_compute(self, host: str, free: dict[str, int]) -> None: ...
+
+    def unfill_compute(self, host: str) -> bool: ...
+
+    def unfill_all(self) -> None: ...
+
+    def filled(self) -> dict[str, dict[str, int]]: ...
+
+    def cell_down(self) -> bool: ...
+
+    def set_cell_down(self, down: bool) -> bool: ...
 
 
 class Control:
@@ -122,15 +156,33 @@ class Control:
             case "GET", ["computes"]:
                 return 200, self.cloud.computes()
             case "POST", ["computes"]:
-                body = parse_json(read_body(environ))
-                host = body.get("host") if isinstance(body, dict) else None
-                if not isinstance(host, str) or not _HOST.match(host):
-                    raise ValueError('expected {"host": "<name>"}')
-                return 201, self.cloud.add_compute(host)
+                return 201, self._add_compute(parse_json(read_body(environ)))
             case "POST", ["computes", host, "stop"]:
                 return 200, self.cloud.stop_compute(host)
             case "POST", ["computes", host, "start"]:
                 return 200, self.cloud.start_compute(host)
+            case "GET", ["computes", host, "resources"]:
+                return 200, self.cloud.resources(host)
+            case "POST", ["computes", host, "size"]:
+                body = parse_json(read_body(environ))
+                if (
+                    not isinstance(body, dict)
+                    or not body
+                    or (set(body) - set(capacity.SIZE_FIELDS))
+                ):
+                    raise ValueError(
+                        'expected {"vcpus": 4, "memory_mb": 4096, '
+                        '"local_gb": 40} (any of them)'
+                    )
+                self.cloud.resize_compute(host, capacity.parse_size(body))
+                return 200, self.cloud.resources(host)
+            case "POST", ["computes", host, "fill"]:
+                free = capacity.parse_free(parse_json(read_body(environ)))
+                self.cloud.fill_compute(host, free)
+                return 200, self.cloud.resources(host)
+            case "POST", ["computes", host, "unfill"]:
+                self.cloud.unfill_compute(host)
+                return 200, self.cloud.resources(host)
             case "GET", ["requests"]:
                 return 200, self.recorder.snapshot()
             case "POST", ["requests", "reset"]:
@@ -157,6 +209,13 @@ class Control:
                     raise ValueError("version: expected a string or null")
                 self.cloud.set_max_microversion(version)
                 return 200, self._faults()
+            case "POST", ["down-cell"]:
+                body = parse_json(read_body(environ))
+                down = body.get("down") if isinstance(body, dict) else None
+                if not isinstance(down, bool):
+                    raise ValueError('expected {"down": true or false}')
+                self.cloud.set_cell_down(down)
+                return 200, self._faults()
             case "POST", ["reset-faults"]:
                 self.reset_faults()
                 return 200, self._faults()
@@ -166,17 +225,44 @@ class Control:
         return 404, {"error": f"no route {method} /_sandbox/{'/'.join(route)}"}
 
     def reset_faults(self) -> None:
-        """No rule, no slow spawn, no cap: Nova as it is."""
+        """No rule, no slow spawn, no cap, no fill, no down cell: Nova as
+        it is."""
         self.faults.clear()
         self.cloud.spawn_delays.clear()
         self.cloud.set_max_microversion(None)
+        # Up first: a compute's resource update needs its cell.
+        self.cloud.set_cell_down(False)
+        self.cloud.unfill_all()
 
     def _faults(self) -> dict[str, Any]:
         return {
             "rules": self.faults.snapshot(),
             "slow_spawn": self.cloud.spawn_delays.snapshot(),
             "max_microversion": self.cloud.max_microversion(),
+            "filled": self.cloud.filled(),
+            "down_cell": self.cloud.cell_down(),
         }
+
+    def _add_compute(self, body: Any) -> dict[str, Any]:
+        """``{"host": "compute10"}``, and for a new compute optionally
+        ``vcpus``, ``memory_mb``, ``local_gb``, ``hypervisor_type``."""
+        allowed = {"host", "hypervisor_type", *capacity.SIZE_FIELDS}
+        if not isinstance(body, dict) or set(body) - allowed:
+            raise ValueError(
+                'expected {"host": "<name>"}, optionally with "vcpus", '
+                '"memory_mb", "local_gb" and "hypervisor_type"'
+            )
+        host = body.get("host")
+        if not isinstance(host, str) or not _HOST.match(host):
+            raise ValueError('expected {"host": "<name>"}')
+        hypervisor_type = body.get("hypervisor_type")
+        if hypervisor_type is not None and not isinstance(
+            hypervisor_type, str
+        ):
+            raise ValueError("hypervisor_type: expected a string")
+        return self.cloud.add_compute(
+            host, capacity.parse_size(body), hypervisor_type
+        )
 
     def _slow_spawn(self, body: Any) -> None:
         if not isinstance(body, dict) or set(body) - {"seconds", "host"}:

@@ -8,15 +8,17 @@ destination that is slow to spawn or dies while spawning. This module
 holds those faults; control.py exposes them under ``/_sandbox/faults``.
 
 Rules are matched, in the order they were added, against every request
-that reaches the Nova API (after the request recorder, so a faulted
+that reaches the Nova API, or the Placement API for a rule whose
+``service`` is ``placement`` (after the request recorder, so a faulted
 request is still logged, with the fault that applied). The first rule
 that matches and has a count left applies; a request gets one fault at
 most. A rule does one or more of:
 
 - ``error``: answer this status without reaching Nova, with the body
-  Nova would send (``{"computeFault": {"code": 500, ...}}``; 401 as
-  keystonemiddleware's auth_token sends it), or ``"drop"``: close the
-  connection with no answer, Nova never sees the request;
+  Nova would send (``{"computeFault": {"code": 500, ...}}``; Placement's
+  ``{"errors": [...]}`` for Placement; 401 as keystonemiddleware's
+  auth_token sends it), or ``"drop"``: close the connection with no
+  answer, Nova never sees the request;
 - ``lost``: let Nova do the work, then lose its answer: a proxy's 502 or
   504, or ``"drop"`` (the connection closes with no answer);
 - ``delay``: wait that many seconds before the request goes on.
@@ -44,6 +46,7 @@ from tests.sandbox.wsgiutil import (
     json_response,
     parse_json,
     read_body,
+    service_of,
 )
 
 LOG = logging.getLogger("sandbox.faults")
@@ -99,8 +102,12 @@ PROXY_BODIES = {
 # Statuses with a reason phrase (json_response needs one).
 _KNOWN_STATUSES = frozenset(int(status) for status in HTTPStatus)
 
+# The APIs a rule can apply to (wsgiutil.service_of).
+SERVICES = ("compute", "placement")
+
 _RULE_FIELDS = frozenset(
     (
+        "service",
         "method",
         "path",
         "query",
@@ -124,6 +131,7 @@ class FaultRule:
     """Which requests to fault, how, and how many so far."""
 
     id: int
+    service: str = "compute"
     method: str | None = None
     path: str | None = None
     query: str | None = None
@@ -152,6 +160,8 @@ class FaultRule:
         return self.count is not None and self.hits >= self.count
 
     def matches(self, method: str, path: str, query: str, body: Any) -> bool:
+        if service_of(path) != self.service:
+            return False
         if self.method is not None and method != self.method:
             return False
         if self._path_re is not None and not self._path_re.search(path):
@@ -166,6 +176,7 @@ class FaultRule:
         """The rule as the control interface shows it."""
         return {
             "id": self.id,
+            "service": self.service,
             "method": self.method,
             "path": self.path,
             "query": self.query,
@@ -244,6 +255,11 @@ def parse_rule(body: Any, rule_id: int) -> FaultRule:
     unknown = sorted(set(body) - _RULE_FIELDS)
     if unknown:
         raise ValueError(f"unknown fields: {', '.join(unknown)}")
+    service = body.get("service", "compute")
+    if service not in SERVICES:
+        raise ValueError(
+            f"service: expected one of {', '.join(SERVICES)}, not {service!r}"
+        )
     method = _optional_str(body, "method")
     count = body.get("count", 1)
     if count is not None:
@@ -276,6 +292,7 @@ def parse_rule(body: Any, rule_id: int) -> FaultRule:
         raise ValueError("message goes with an error status")
     return FaultRule(
         id=rule_id,
+        service=service,
         method=method.upper() if method else None,
         path=_optional_str(body, "path"),
         query=_optional_str(body, "query"),
@@ -434,12 +451,20 @@ def error_answer(
     status: int,
     message: str | None,
 ) -> Iterable[bytes]:
-    """The answer Nova's API (or auth_token for 401) gives with that
-    status, with a fresh request id as Nova's middleware adds it."""
-    headers = [
-        ("x-openstack-request-id", f"req-{uuid.uuid4()}"),
-    ]
-    headers.append(("x-compute-request-id", headers[0][1]))
+    """The answer Nova's API (Placement's for a Placement path, or
+    auth_token for 401) gives with that status, with a fresh request id as
+    their middleware adds it."""
+    request_id = f"req-{uuid.uuid4()}"
+    headers = [("x-openstack-request-id", request_id)]
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    placement = service_of(path) == "placement"
+    if not placement:
+        headers.append(("x-compute-request-id", request_id))
+    default = (
+        NOVA_500_MESSAGE
+        if status == 500 and not placement
+        else f"Injected by the sandbox (HTTP {status})."
+    )
     body: dict[str, Any]
     if status == 401:
         body = {
@@ -455,12 +480,20 @@ def error_answer(
                 f'Keystone uri="{base_url(environ)}/identity"',
             )
         )
+    elif placement:
+        # placement.util.json_error_formatter's shape.
+        body = {
+            "errors": [
+                {
+                    "status": status,
+                    "title": HTTPStatus(status).phrase,
+                    "detail": message or default,
+                    "request_id": request_id,
+                    "code": "placement.undefined_code",
+                }
+            ]
+        }
     else:
-        default = (
-            NOVA_500_MESSAGE
-            if status == 500
-            else f"Injected by the sandbox (HTTP {status})."
-        )
         name = NOVA_FAULT_NAMES.get(status, "computeFault")
         body = {name: {"code": status, "message": message or default}}
     return json_response(start_response, status, body, headers)
@@ -484,7 +517,8 @@ def proxy_answer(
 
 
 class FaultInjector:
-    """WSGI middleware between the request recorder and Nova's API."""
+    """WSGI middleware between the request recorder and the Nova and
+    Placement APIs."""
 
     def __init__(self, app: WSGIApp, rules: FaultRules) -> None:
         self.app = app

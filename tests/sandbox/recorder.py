@@ -1,10 +1,14 @@
-"""Records every request that reaches the Nova API.
+"""Records every request that reaches the Nova or Placement API.
 
 The plugin's tests read this through ``GET /_sandbox/requests`` to check
 what the CLI really sent (the evacuate body at each microversion, how many
 list calls a command made). The recorder sits in front of the fault
 injector (faults.py), so a faulted request is recorded too: its entry's
 ``fault`` says which fault applied (None for the others).
+
+Placement's requests are those whose path starts with ``/placement``
+(``GET /placement/resource_providers``); the computes' own calls to
+Placement never cross HTTP and are not recorded.
 """
 
 from __future__ import annotations
@@ -37,15 +41,16 @@ def path_key(method: str, path: str) -> str:
 
 
 def microversion(environ: dict[str, Any]) -> str | None:
-    """The requested compute microversion, without the service name.
+    """The requested microversion, without the service name.
 
     ``OpenStack-API-Version: compute 2.95`` and
-    ``X-OpenStack-Nova-API-Version: 2.95`` both give ``"2.95"``.
+    ``X-OpenStack-Nova-API-Version: 2.95`` both give ``"2.95"``;
+    ``OpenStack-API-Version: placement 1.39`` gives ``"1.39"``.
     """
     value = str(environ.get("HTTP_OPENSTACK_API_VERSION") or "").strip()
     if value:
         parts = value.split()
-        if len(parts) == 2 and parts[0].lower() == "compute":
+        if len(parts) == 2 and parts[0].lower() in ("compute", "placement"):
             return parts[1]
         return value
     legacy = str(environ.get("HTTP_X_OPENSTACK_NOVA_API_VERSION") or "")

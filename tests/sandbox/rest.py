@@ -1,6 +1,8 @@
-"""A small Nova REST client for test set-up (no CLI, no nova import).
+"""Small Nova and Placement REST clients for test set-up (no CLI, no nova
+import).
 
-Straight HTTP to the sandbox's Nova API, so setting up a test costs
+Straight HTTP to the sandbox's Nova API (NovaAPI) and Placement API
+(PlacementAPI, under ``/placement``), so setting up a test costs
 milliseconds. Tokens are ``user:project`` (see auth.py): ``admin:admin``
 is an administrator, ``demo:demo`` a member of project demo, and
 ``admin:demo`` an administrator working in project demo (how an admin
@@ -12,9 +14,10 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import requests
 
@@ -23,10 +26,17 @@ IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 FLAVOR_ID = "1"
 
 # Microversions used by the helper: 2.74 adds "host" to server create,
-# 2.53 addresses services by UUID, 2.80 adds user/project to migrations.
+# 2.53 addresses services by UUID (and searches hypervisors by name with
+# their type and service in detail), 2.80 adds user/project to
+# migrations, 2.89 shows a volume attachment's attachment_id.
 MV_CREATE = "2.74"
 MV_SERVICES = "2.53"
+MV_HYPERVISORS = "2.53"
 MV_MIGRATIONS = "2.80"
+MV_VOLUME_ATTACHMENTS = "2.89"
+
+# Placement's microversion for the helper (osc-placement's newest).
+PLACEMENT_MICROVERSION = "1.39"
 
 T = TypeVar("T")
 _names = itertools.count(1)
@@ -66,17 +76,23 @@ def wait_for(
         time.sleep(interval)
 
 
-class NovaAPI:
-    """Nova API as one user; thread-safe (one HTTP session per thread)."""
+class RestAPI:
+    """One sandbox API as one user; thread-safe (one HTTP session per
+    thread). Subclasses name the API's root and service type."""
+
+    # The API's root under the sandbox's URL, and its service type for
+    # the microversion header.
+    prefix = ""
+    service_type = ""
 
     def __init__(self, url: str, token: str = "admin:admin") -> None:
         self.url = url.rstrip("/")
         self.token = token
         self._local = threading.local()
 
-    def as_token(self, token: str) -> NovaAPI:
+    def as_token(self, token: str) -> Self:
         """The same API as another ``user:project``."""
-        return NovaAPI(self.url, token)
+        return type(self)(self.url, token)
 
     @property
     def _session(self) -> requests.Session:
@@ -97,12 +113,14 @@ class NovaAPI:
         params: dict[str, Any] | None = None,
         ok: Collection[int] | None = (200, 201, 202, 204),
     ) -> requests.Response:
-        """One call to ``/v2.1<path>``; raises NovaAPIError unless the
+        """One call to ``<prefix><path>``; raises NovaAPIError unless the
         status is in ``ok`` (``ok=None`` accepts any status)."""
         headers = {"X-Auth-Token": self.token}
         if microversion:
-            headers["OpenStack-API-Version"] = f"compute {microversion}"
-        url = f"{self.url}/v2.1{path}"
+            headers["OpenStack-API-Version"] = (
+                f"{self.service_type} {microversion}"
+            )
+        url = f"{self.url}{self.prefix}{path}"
         resp = self._session.request(
             method,
             url,
@@ -123,6 +141,13 @@ class NovaAPI:
             "GET", path, microversion=microversion, params=params or None
         ).json()
 
+
+class NovaAPI(RestAPI):
+    """Nova's compute API (``/v2.1``)."""
+
+    prefix = "/v2.1"
+    service_type = "compute"
+
     # Servers.
     def create_server(
         self,
@@ -132,10 +157,17 @@ class NovaAPI:
         image: str = IMAGE_ID,
         wait: str | None = "ACTIVE",
         timeout: float = 60.0,
+        volume_backed: bool = False,
         **extra: Any,
     ) -> dict[str, Any]:
         """Boot a server (``--nic none``), on ``host`` if given (admin
-        only, microversion 2.74); waits for ``wait`` unless None."""
+        only, microversion 2.74); waits for ``wait`` unless None.
+
+        ``volume_backed``: its root disk is a new volume (Nova's
+        CinderFixture takes any volume id as an available, bootable
+        volume), booted through ``block_device_mapping_v2`` as ``openstack
+        server create --volume`` does; Nova then shows ``"image": ""``.
+        """
         server: dict[str, Any] = {
             "name": name or f"sb-{next(_names)}",
             "imageRef": image,
@@ -143,6 +175,17 @@ class NovaAPI:
             "networks": "none",
             **extra,
         }
+        if volume_backed:
+            server["imageRef"] = ""
+            server["block_device_mapping_v2"] = [
+                {
+                    "boot_index": 0,
+                    "uuid": str(uuid.uuid4()),
+                    "source_type": "volume",
+                    "destination_type": "volume",
+                    "delete_on_termination": False,
+                }
+            ]
         if host:
             server["host"] = host
         resp = self.request(
@@ -281,6 +324,35 @@ class NovaAPI:
     def delete_server(self, server_id: str) -> None:
         self.request("DELETE", f"/servers/{server_id}", ok=(204, 404))
 
+    def volume_attachments(self, server_id: str) -> list[dict[str, Any]]:
+        """The server's volume attachments (2.89: with attachment_id)."""
+        found: list[dict[str, Any]] = self.get(
+            f"/servers/{server_id}/os-volume_attachments",
+            MV_VOLUME_ATTACHMENTS,
+        )["volumeAttachments"]
+        return found
+
+    def hypervisors(
+        self, pattern: str | None = None, microversion: str = MV_HYPERVISORS
+    ) -> list[dict[str, Any]]:
+        """``GET /os-hypervisors/detail``, with
+        ``hypervisor_hostname_pattern`` (a substring match) if given;
+        [] when nothing matches (Nova answers 404)."""
+        params = (
+            {} if pattern is None else {"hypervisor_hostname_pattern": pattern}
+        )
+        resp = self.request(
+            "GET",
+            "/os-hypervisors/detail",
+            microversion=microversion,
+            params=params,
+            ok=(200, 404),
+        )
+        if resp.status_code == 404:
+            return []
+        found: list[dict[str, Any]] = resp.json()["hypervisors"]
+        return found
+
     def evacuate(
         self,
         server_id: str,
@@ -401,3 +473,50 @@ def _parallel(
 ) -> list[T]:
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         return list(pool.map(fn, items))
+
+
+class PlacementAPI(RestAPI):
+    """Placement's API under the sandbox's ``/placement``, with the same
+    tokens (admin only, as Placement's default policy wants)."""
+
+    prefix = "/placement"
+    service_type = "placement"
+
+    def get(
+        self,
+        path: str,
+        microversion: str | None = PLACEMENT_MICROVERSION,
+        **params: Any,
+    ) -> Any:
+        return super().get(path, microversion, **params)
+
+    def resource_providers(self, **filters: Any) -> list[dict[str, Any]]:
+        """``GET /resource_providers`` with filters such as ``name``."""
+        found: list[dict[str, Any]] = self.get(
+            "/resource_providers", **filters
+        )["resource_providers"]
+        return found
+
+    def provider(self, name: str) -> dict[str, Any]:
+        """The resource provider named ``name`` (a compute's node)."""
+        (found,) = self.resource_providers(name=name)
+        return found
+
+    def inventories(self, rp_uuid: str) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = self.get(
+            f"/resource_providers/{rp_uuid}/inventories"
+        )["inventories"]
+        return found
+
+    def usages(self, rp_uuid: str) -> dict[str, int]:
+        found: dict[str, int] = self.get(
+            f"/resource_providers/{rp_uuid}/usages"
+        )["usages"]
+        return found
+
+    def allocations(self, consumer: str) -> dict[str, Any]:
+        """A consumer's (a server's) allocations, by resource provider."""
+        found: dict[str, Any] = self.get(f"/allocations/{consumer}")[
+            "allocations"
+        ]
+        return found

@@ -22,8 +22,9 @@ from tests.sandbox.cloud import Cloud
 from tests.sandbox.control import Control
 from tests.sandbox.faults import FaultInjector, FaultRules
 from tests.sandbox.recorder import RequestRecorder
-from tests.sandbox.router import Router
+from tests.sandbox.router import ApiRouter, Router
 from tests.sandbox.stubs import GlanceStub, KeystoneStub
+from tests.sandbox.wsgiutil import PLACEMENT_PREFIX
 
 LOG = logging.getLogger("sandbox.server")
 
@@ -36,7 +37,10 @@ POOL_SIZE = 256
 
 def clouds_yaml(url: str) -> str:
     """clouds.yaml for the stock CLI: admin_token auth with endpoint
-    overrides, so no Keystone catalog is needed."""
+    overrides, so no Keystone catalog is needed. Clients find Placement
+    through ``placement_endpoint_override`` (openstacksdk's
+    ``CloudRegion.get_endpoint("placement")``), as they find Nova through
+    ``compute_endpoint_override``."""
     clouds = []
     for name, token in (
         ("sandbox", "admin:admin"),
@@ -49,6 +53,7 @@ def clouds_yaml(url: str) -> str:
       endpoint: {url}/identity/v3
       token: "{token}"
     compute_endpoint_override: {url}/v2.1
+    placement_endpoint_override: {url}{PLACEMENT_PREFIX}
     image_endpoint_override: {url}/image
     identity_endpoint_override: {url}/identity/v3
     identity_api_version: 3
@@ -106,9 +111,10 @@ def run(
     try:
         cloud.start(computes)
         # The recorder sees every request, faulted or not; the injector
-        # decides which ones reach Nova.
+        # decides which ones reach Nova or Placement.
         faults = FaultRules()
-        recorder = RequestRecorder(FaultInjector(cloud.nova_app(), faults))
+        apis = ApiRouter(cloud.nova_app(), cloud.placement_app())
+        recorder = RequestRecorder(FaultInjector(apis, faults))
         control = Control(
             cloud, recorder, faults, lambda: stop.set("shutdown")
         )

@@ -64,3 +64,15 @@ def parse_json(data: bytes) -> Any:
         return json.loads(data)
     except ValueError:
         return None
+
+
+# Where the sandbox serves Placement's API on its one port.
+PLACEMENT_PREFIX = "/placement"
+
+
+def service_of(path: str) -> str:
+    """``"placement"`` for a path under PLACEMENT_PREFIX, else
+    ``"compute"`` (Nova's API)."""
+    if path == PLACEMENT_PREFIX or path.startswith(PLACEMENT_PREFIX + "/"):
+        return "placement"
+    return "compute"
