@@ -14,6 +14,7 @@ from osc_evacuate.core.clock import (
     SystemClock,
     nova_time,
     parse_nova_time,
+    utc_now,
 )
 from osc_evacuate.core.errors import (
     ComputeAPIError,
@@ -43,14 +44,12 @@ from osc_evacuate.core.submit import (
     submit_all,
     submit_one,
 )
-from osc_evacuate.core.waiter import Poller, WaitPolicy, window_start
+from osc_evacuate.core.waiter import Poller, WaitPolicy
 
 LOG = logging.getLogger(__name__)
 
-# Clocks of Nova's hosts differ (the API's Date, a compute's `updated`):
-# every window on Nova's timestamps reaches this far further back. Seconds,
-# not servers: a poll returns only what changed in its window.
-CLOCK_SKEW = datetime.timedelta(minutes=1)
+# Client and Nova clocks differ; polls look this far further back.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
 STOPS_ITSELF = mv("2.95")
 
 ProgressCallback = Callable[[Sequence[ServerOutcome]], None]
@@ -285,10 +284,18 @@ def _run(
     clock: Clock,
     on_progress: ProgressCallback,
 ) -> Report:
-    # Nova's time before the first request of this run goes out: the polls
-    # see every change this run makes, and no record of an earlier run,
-    # however old, widens their window.
-    window = window_start(api, CLOCK_SKEW)
+    # Polls must see every record this run waits for, including those an
+    # earlier run started.
+    start = min(
+        [utc_now()]
+        + [
+            parse_nova_time(r.migration.created_at)
+            for r in rows
+            if r.migration is not None
+        ]
+    )
+    since = nova_time(start - CLOCK_SKEW)
+    LOG.debug("polls look for changes since %s", since)
     submission = Submission(
         source_host, version, evacuate_body(version, request.options)
     )
@@ -305,12 +312,11 @@ def _run(
         poller = Poller(
             api,
             source_host,
-            window,
+            since,
             clock,
             request.wait,
             resubmit=lambda row: submit_one(api, row, submission, clock),
             on_progress=on_progress,
-            overlap=CLOCK_SKEW,
         )
         poller.wait(rows)
         report.polls = poller.polls
