@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Protocol
 
 from osc_evacuate.core.microversion import Microversion, VersionRange
@@ -19,6 +20,11 @@ class ComputeAPI(Protocol):
     """Every call raises errors.ComputeAPIError when Nova says no."""
 
     def version_range(self) -> VersionRange: ...
+
+    def nova_now(self) -> datetime.datetime | None:
+        """Nova's clock now (naive UTC), as the Date of its latest answer
+        tells it; None until an answer carried one."""
+        ...
 
     def compute_services(
         self, host: str | None = None

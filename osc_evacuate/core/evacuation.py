@@ -14,7 +14,6 @@ from osc_evacuate.core.clock import (
     SystemClock,
     nova_time,
     parse_nova_time,
-    utc_now,
 )
 from osc_evacuate.core.errors import (
     ComputeAPIError,
@@ -44,12 +43,14 @@ from osc_evacuate.core.submit import (
     submit_all,
     submit_one,
 )
-from osc_evacuate.core.waiter import Poller, WaitPolicy
+from osc_evacuate.core.waiter import Poller, WaitPolicy, window_start
 
 LOG = logging.getLogger(__name__)
 
-# Client and Nova clocks differ; polls look this far further back.
-CLOCK_SKEW = datetime.timedelta(minutes=5)
+# Clocks of Nova's hosts differ (the API's Date, a compute's `updated`):
+# every window on Nova's timestamps reaches this far further back. Seconds,
+# not servers: a poll returns only what changed in its window.
+CLOCK_SKEW = datetime.timedelta(minutes=1)
 STOPS_ITSELF = mv("2.95")
 
 ProgressCallback = Callable[[Sequence[ServerOutcome]], None]
@@ -284,18 +285,10 @@ def _run(
     clock: Clock,
     on_progress: ProgressCallback,
 ) -> Report:
-    # Polls must see every record this run waits for, including those an
-    # earlier run started.
-    start = min(
-        [utc_now()]
-        + [
-            parse_nova_time(r.migration.created_at)
-            for r in rows
-            if r.migration is not None
-        ]
-    )
-    since = nova_time(start - CLOCK_SKEW)
-    LOG.debug("polls look for changes since %s", since)
+    # Nova's time before the first request of this run goes out: the polls
+    # see every change this run makes, and no record of an earlier run,
+    # however old, widens their window.
+    window = window_start(api, CLOCK_SKEW)
     submission = Submission(
         source_host, version, evacuate_body(version, request.options)
     )
@@ -312,11 +305,12 @@ def _run(
         poller = Poller(
             api,
             source_host,
-            since,
+            window,
             clock,
             request.wait,
             resubmit=lambda row: submit_one(api, row, submission, clock),
             on_progress=on_progress,
+            overlap=CLOCK_SKEW,
         )
         poller.wait(rows)
         report.polls = poller.polls

@@ -7,6 +7,7 @@ one that knows every field and filter used here.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import urllib.parse
@@ -40,7 +41,8 @@ class NovaComputeAPI:
         endpoint_override: str | None = None,
         timeout: float | None = None,
     ) -> None:
-        """timeout: seconds to wait for each answer (None: the session's)."""
+        """timeout: seconds to wait for each answer (None: the session's,
+        else transport.DEFAULT_TIMEOUT)."""
         self._http = Transport(
             session,
             region_name=region_name,
@@ -48,6 +50,7 @@ class NovaComputeAPI:
             endpoint_override=endpoint_override,
             timeout=timeout,
         )
+        LOG.debug("each request waits %.0f s at most", self._http.timeout)
         self._range: VersionRange | None = None
 
     def _read_version(self) -> Microversion:
@@ -72,6 +75,9 @@ class NovaComputeAPI:
                 min(READ_VERSION, self._range.maximum),
             )
         return self._range
+
+    def nova_now(self) -> datetime.datetime | None:
+        return self._http.nova_clock.now()
 
     def compute_services(
         self, host: str | None = None
@@ -193,7 +199,23 @@ def _server(raw: dict[str, Any]) -> Server:
     )
 
 
+# Nova's state of a service it cannot see: its cell's database is down.
+UNKNOWN = "unknown"
+
+
 def _service(raw: dict[str, Any]) -> ComputeService:
+    if "id" not in raw:
+        # From 2.69 a service in a down cell is only its binary, host and
+        # "status": "UNKNOWN". Unknown is not up: never a target, never
+        # judged alive.
+        LOG.debug("nova-compute on %s: in a down cell", raw.get("host"))
+        return ComputeService(
+            id="",
+            host=raw.get("host") or "",
+            state=UNKNOWN,
+            status=UNKNOWN,
+            forced_down=False,
+        )
     return ComputeService(
         id=str(raw["id"]),
         host=raw["host"],

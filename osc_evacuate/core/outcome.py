@@ -28,6 +28,11 @@ class Result(enum.Enum):
     ALREADY_EVACUATED = "already evacuated"
     DELETED = "deleted"  # deleted (by its owner) before it was proven
     INTERRUPTED = "interrupted"  # Ctrl-C before it was sent or answered
+    # Nova will not finish it: its destination is down, or no progress.
+    STUCK = "stuck"
+    # Sent, but Nova refused the polls for good (401, 403, 400...) or did
+    # not answer them for too long: nothing proves how it went.
+    NOT_PROVEN = "not proven"
 
     @property
     def pending(self) -> bool:

@@ -14,6 +14,19 @@ What each library does for us, and why:
   (2.96) and takes no new ones; all it still did for us was set the same
   headers and read Nova's error body, which ``_error_message`` does here.
 
+Every request has a timeout: the one given, else the session's, else
+DEFAULT_TIMEOUT (osc-lib sets no api_timeout: its session alone would wait
+for ever). A request that times out is "no answer", like a lost
+connection.
+
+Errors: Nova's answers never raise in keystoneauth (raise_exc=False); what
+keystoneauth itself raises (a lost connection, a failed re-authentication,
+an endpoint missing from the catalog) becomes a ComputeAPIError too, so
+that no error of the transport escapes the core's handling.
+
+Nova's clock: the Date header of every answer sets a NovaClock, the only
+source of "now" for what Nova records (see clock.py).
+
 Passwords: keystoneauth would print an evacuate body's ``adminPass``, and
 Nova's answer to one (a generated password, before 2.14). Such requests are
 sent ``quiet``: keystoneauth logs neither body nor answer, and this module
@@ -34,6 +47,7 @@ from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
+from osc_evacuate.core.clock import NovaClock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
 
@@ -44,6 +58,8 @@ LOG = logging.getLogger(__name__)
 
 # Nova's default max_limit: it cuts a bigger page to its own limit.
 PAGE_SIZE = 1000
+# Seconds to wait for each answer when neither caller nor session says.
+DEFAULT_TIMEOUT = 60.0
 # Request and answer fields of Nova's compute API that carry a password.
 SECRET_FIELDS = frozenset({"adminPass"})
 MASK = "***"
@@ -75,8 +91,10 @@ class Transport:
             endpoint_override=endpoint_override,
             client_name="osc-evacuate",
         )
-        # None: whatever the session says (OSC's: wait for ever).
-        self._timeout = timeout
+        if timeout is None:
+            timeout = session.timeout
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.nova_clock = NovaClock()
 
     def request(
         self,
@@ -95,11 +113,12 @@ class Transport:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
             path = f"{path}?{urllib.parse.urlencode(params)}"
-        kwargs: dict[str, Any] = {"headers": {"Accept": "application/json"}}
+        kwargs: dict[str, Any] = {
+            "headers": {"Accept": "application/json"},
+            "timeout": self.timeout,
+        }
         if body is not None:
             kwargs["json"] = body
-        if self._timeout is not None:
-            kwargs["timeout"] = self._timeout
         sent = _summary(method, path, version, body)
         try:
             resp = self._adapter.request(
@@ -114,6 +133,9 @@ class Transport:
             LOG.debug("%s: no answer (%s)", sent, type(exc).__name__)
             message = _one_line(f"{method} {path}: {exc}")
             raise ComputeAPIError(_scrub(message, body)) from exc
+        except ks_exc.ClientException as exc:
+            raise _not_sent(method, path, exc, sent, body) from exc
+        self.nova_clock.observe(resp.headers.get("Date"))
         answer = Answer(
             status=resp.status_code,
             body=_decode(resp),
@@ -161,6 +183,40 @@ class Transport:
             if not paged or not items or not _has_next(links):
                 return
             marker = items[-1][marker_field]
+
+
+def _not_sent(
+    method: str,
+    path: str,
+    exc: ks_exc.ClientException,
+    sent: str,
+    body: object,
+) -> ComputeAPIError:
+    """keystoneauth gave up before Nova saw the request: re-authenticating
+    failed (Keystone's own error status), or the catalog has no endpoint.
+
+    Keystone's 5xx and 429 pass like Nova's; the rest (a password Keystone
+    refuses, no compute endpoint) is not worth sending again.
+    """
+    status = getattr(exc, "http_status", None)
+    LOG.debug(
+        "%s: not sent: %s%s",
+        sent,
+        type(exc).__name__,
+        f" (Keystone answered {status})" if status else "",
+    )
+    transient = isinstance(status, int) and (status >= 500 or status == 429)
+    if status:
+        # An HttpError's message ends with its "(HTTP <status>)".
+        reason = f"Keystone answered {exc.message}"
+    else:
+        reason = f"{type(exc).__name__}: {exc.message or exc}"
+    message = _one_line(f"{method} {path}: {reason}")
+    return ComputeAPIError(
+        _scrub(message, body),
+        sent=False,
+        transient=transient,
+    )
 
 
 def _has_next(links: list[dict[str, Any]]) -> bool:

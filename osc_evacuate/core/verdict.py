@@ -9,12 +9,13 @@ and keeps the loop (waiter.py) to fetching, acting and sleeping.
 RULES is read top to bottom; the first row that applies decides. A new
 outcome is a new row, with at most a new fact in Observation or RowPolicy
 and a new Kind: a server deleted mid-run (status DELETED), an evacuation
-stuck in accepted (how long since its record last moved), a server that
+stuck (its destination down, or no progress for a while), a server that
 landed in the wrong state, a poll Nova refuses for good (poll_error), or a
 rerun's proof of an earlier evacuation (decide on the server as it is now).
 
-Pure: no I/O, no clock, no API. Verdicts are logged where they are applied,
-with the server they concern.
+Pure: no I/O, no clock, no API. Durations come measured (Observation.idle,
+.unanswered); verdicts are logged where they are applied, with the server
+they concern.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ NO_VALID_HOST = "No valid host"
 # A failed evacuation's fault reaches the server a moment after its record
 # reads error: wait this many polls for it before failing without it.
 FAULT_POLLS = 3
+# Seconds without progress (or without an answer from Nova) after which
+# waiting on would be hanging. A rebuild copies the image to its host, so
+# minutes without a change of record are normal; ten are not.
+STUCK_AFTER = 600.0
+# Stop requests for a server that landed running where stopped was
+# promised: a stop that does not take is sent once more, then it fails.
+MAX_STOPS = 2
+RESET = "openstack server set --state error"
 
 
 class Kind(enum.Enum):
@@ -42,7 +51,9 @@ class Kind(enum.Enum):
     VERIFIED = "verified"  # end the row: proven
     DELETED = "deleted"  # end the row: the server is gone
     FAILED = "failed"  # end the row: Nova says it did not happen
-    RESUBMIT = "resubmit"  # set the failed record aside and POST again
+    STUCK = "stuck"  # end the row: Nova will not finish it
+    UNPROVEN = "unproven"  # end the row: Nova will not tell
+    RESUBMIT = "resubmit"  # set its record aside (failed, stuck), POST again
     STOP = "stop"  # landed running under the stopped policy: stop it
     AWAIT_FAULT = "await fault"  # failed, but its fault is not shown yet
     KEEP_WAITING = "keep waiting"  # nothing proven either way yet
@@ -57,6 +68,8 @@ _ENDS = {
     Kind.VERIFIED: Result.VERIFIED,
     Kind.DELETED: Result.DELETED,
     Kind.FAILED: Result.FAILED,
+    Kind.STUCK: Result.STUCK,
+    Kind.UNPROVEN: Result.NOT_PROVEN,
 }
 
 
@@ -68,6 +81,17 @@ class Observation:
     server: Server | None  # as last seen; None until a poll shows it
     source_host: str | None  # the host it is evacuated from
     poll_error: ComputeAPIError | None = None  # this poll got no answer
+    # Seconds since a poll last got an answer (0 when this one did).
+    unanswered: float = 0.0
+    # Seconds since the record or the server last changed: Nova's
+    # timestamps for what happened before this run, the local monotonic
+    # clock for what this run saw.
+    idle: float = 0.0
+    # Whether the record's destination has its nova-compute up; None when
+    # not known (not asked, no destination yet, Nova did not say).
+    destination_up: bool | None = None
+    # Whether a poll has shown the server since the last stop was sent.
+    seen_since_stop: bool = True
 
     @property
     def status(self) -> str | None:
@@ -96,6 +120,28 @@ class Observation:
         return self.record is not None and self.record.succeeded and self.moved
 
     @property
+    def unfinished(self) -> bool:
+        """A record that is neither done nor failed."""
+        return self.record is not None and not self.record.finished
+
+    @property
+    def destination_down(self) -> bool:
+        """Unfinished, and its destination's nova-compute is not up: the
+        rebuild there cannot go on."""
+        return self.unfinished and self.destination_up is False
+
+    @property
+    def reset(self) -> bool:
+        """Still on the source host, in ERROR with no task: what
+        `openstack server set --state error` leaves of a stuck one."""
+        return (
+            self.server is not None
+            and self.server.host == self.source_host
+            and self.server.vm_state == "error"
+            and self.server.task_state is None
+        )
+
+    @property
     def went_wrong(self) -> bool:
         """Nova recorded a failure, or rebuilt the server into ERROR."""
         if self.record is None:
@@ -114,8 +160,9 @@ class RowPolicy:
 
     expected_status: str | None  # ACTIVE or SHUTOFF
     retries_left: int  # re-submissions still allowed after NoValidHost
-    stop_requested: bool  # a stop was already sent after it landed
+    stops_sent: int  # stop requests sent since it landed
     fault_polls: int  # polls already spent waiting for a fault
+    stuck_after: float = STUCK_AFTER  # seconds of no progress: stuck
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +193,18 @@ class Rule:
 
 
 def _unanswered(seen: Observation, policy: RowPolicy) -> bool:
+    return (
+        seen.poll_error is not None
+        and seen.poll_error.transient
+        and seen.unanswered < policy.stuck_after
+    )
+
+
+def _refused(seen: Observation, policy: RowPolicy) -> bool:
+    return seen.poll_error is not None and not seen.poll_error.transient
+
+
+def _unanswered_too_long(seen: Observation, policy: RowPolicy) -> bool:
     return seen.poll_error is not None
 
 
@@ -181,13 +240,49 @@ def _kept_promise(seen: Observation, policy: RowPolicy) -> bool:
     return seen.landed and seen.status == policy.expected_status
 
 
-def _landed_running_to_stop(seen: Observation, policy: RowPolicy) -> bool:
+def _running_where_stopped(seen: Observation, policy: RowPolicy) -> bool:
     return (
         seen.landed
         and policy.expected_status == "SHUTOFF"
         and seen.status == "ACTIVE"
-        and not policy.stop_requested
     )
+
+
+def _landed_running_to_stop(seen: Observation, policy: RowPolicy) -> bool:
+    return _running_where_stopped(seen, policy) and policy.stops_sent == 0
+
+
+def _stop_did_not_take(seen: Observation, policy: RowPolicy) -> bool:
+    # Nova marks the server powering-off before it answers a stop: seen
+    # since with no task and still ACTIVE, the stop failed on its host.
+    return (
+        _running_where_stopped(seen, policy)
+        and 0 < policy.stops_sent < MAX_STOPS
+        and seen.seen_since_stop
+    )
+
+
+def _landed_in_another_state(seen: Observation, policy: RowPolicy) -> bool:
+    return (
+        seen.landed
+        and seen.status != policy.expected_status
+        and (policy.stops_sent == 0 or seen.seen_since_stop)
+    )
+
+
+def _destination_down(seen: Observation, policy: RowPolicy) -> bool:
+    return seen.destination_down
+
+
+def _no_progress(seen: Observation, policy: RowPolicy) -> bool:
+    return seen.idle >= policy.stuck_after
+
+
+def _stuck_and_reset(seen: Observation, policy: RowPolicy) -> bool:
+    # The operator did what a stuck row's error says: its old evacuation
+    # is dead (its destination down or silent), so send a new one.
+    stuck = _destination_down(seen, policy) or _no_progress(seen, policy)
+    return seen.unfinished and seen.reset and stuck
 
 
 def _always(seen: Observation, policy: RowPolicy) -> bool:
@@ -198,18 +293,83 @@ def _poll_error(seen: Observation) -> str | None:
     return str(seen.poll_error)
 
 
+def _refusal(seen: Observation) -> str | None:
+    return (
+        f"the wait cannot go on: Nova refused the poll: {seen.poll_error}; "
+        "the evacuation was sent: run the command again with --wait once "
+        "this is fixed"
+    )
+
+
+def _silence(seen: Observation) -> str | None:
+    return (
+        f"the wait cannot go on: no answer to the polls for "
+        f"{seen.unanswered:.0f} s ({seen.poll_error}); the evacuation was "
+        "sent: run the command again with --wait once Nova answers"
+    )
+
+
+def _wrong_state(seen: Observation) -> str | None:
+    assert seen.server is not None  # landed: seen
+    text = f"landed {seen.server.status} on {seen.server.host}"
+    return text + (f": {seen.fault}" if seen.fault else "")
+
+
+def _stuck(seen: Observation) -> str | None:
+    """What is stuck, and what to do about it."""
+    server = seen.server
+    record = seen.record
+    if record is None:
+        where = "no evacuation record"
+    else:
+        where = f"migration {record.id} {record.status}"
+        if record.dest_compute:
+            where += f" to {record.dest_compute}"
+    if seen.destination_down:
+        why = f"{where}, whose nova-compute is down"
+        first = f"fence {record.dest_compute if record else ''}, then "
+    else:
+        why = f"{where}, no progress for {seen.idle:.0f} s"
+        first = "if nothing is running it, "
+    if server is not None:
+        task = f", task {server.task_state}" if server.task_state else ""
+        why += f"; server {server.status}{task} on {server.host}"
+    if not seen.unfinished:
+        # Done (or never recorded): evacuating again is not the cure.
+        return f"stuck: {why}. Check the server, then run this command again"
+    assert record is not None  # unfinished: a record
+    return (
+        f"stuck: {why}. To evacuate it anew: {first}reset it "
+        f"({RESET} {record.instance_uuid}) and run this command again"
+    )
+
+
+def _stuck_reset(seen: Observation) -> str | None:
+    assert seen.record is not None  # unfinished: a record
+    return f"migration {seen.record.id} was stuck, and the server was reset"
+
+
 def _fault_or_status(seen: Observation) -> str | None:
     status = seen.record.status if seen.record else "missing"
     return seen.fault or f"migration {status}"
 
 
 RULES: tuple[Rule, ...] = (
-    # Nova busy or unreachable: the next poll will tell.
+    # Nova busy or unreachable: the next poll will tell, for a while.
     Rule(
         "Nova did not answer this poll",
         _unanswered,
         Kind.KEEP_WAITING,
         _poll_error,
+    ),
+    # A token refused, a policy, a request Nova cannot parse: no poll
+    # will do better, and waiting on would be hanging.
+    Rule("Nova refused the poll", _refused, Kind.UNPROVEN, _refusal),
+    Rule(
+        "Nova has not answered for too long",
+        _unanswered_too_long,
+        Kind.UNPROVEN,
+        _silence,
     ),
     # Nova soft-deletes the records with the server: nothing more to see.
     Rule(
@@ -230,13 +390,36 @@ RULES: tuple[Rule, ...] = (
         _fault_or_status,
     ),
     Rule("evacuation failed", _went_wrong, Kind.FAILED, _fault_or_status),
-    # Done and moved: proven in the promised state, or stopped to reach it.
+    # Done and moved: proven in the promised state, or stopped to reach it
+    # (once more if the stop did not take), or failed in another state.
     Rule("landed in the promised state", _kept_promise, Kind.VERIFIED),
     Rule(
         "landed running, promised stopped", _landed_running_to_stop, Kind.STOP
     ),
-    # Still on its way, still on the source host, a task under way, or
-    # landed in another state: nothing proven yet.
+    Rule("the stop did not take", _stop_did_not_take, Kind.STOP),
+    Rule(
+        "landed in another state",
+        _landed_in_another_state,
+        Kind.FAILED,
+        _wrong_state,
+    ),
+    # Nova will not finish it: reset by the operator, evacuate it anew;
+    # else say so, and what to do.
+    Rule(
+        "stuck, and the server was reset",
+        _stuck_and_reset,
+        Kind.RESUBMIT,
+        _stuck_reset,
+    ),
+    Rule(
+        "stuck: its destination is down",
+        _destination_down,
+        Kind.STUCK,
+        _stuck,
+    ),
+    Rule("stuck: no progress", _no_progress, Kind.STUCK, _stuck),
+    # Still on its way, still on the source host, a task still under way,
+    # or a stop not yet carried out: nothing proven yet.
     Rule("not proven yet", _always, Kind.KEEP_WAITING),
 )
 

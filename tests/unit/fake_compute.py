@@ -1,11 +1,21 @@
-"""An in-memory ComputeAPI whose evacuations advance one step per poll."""
+"""An in-memory ComputeAPI whose evacuations advance one step per poll.
+
+It keeps Nova's own clock: every change is stamped with it (a server's
+`updated`, a record's `created_at` and `updated_at`), changes-since returns
+only what changed at or after the time asked, and nova_now() tells it as
+the Date of Nova's answers would. That clock runs at NOVA_EPOCH plus the
+fake monotonic clock it is given, so tests can set it apart from the
+client's.
+"""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime
 
 from osc_evacuate.core.api import EvacuateResponse
+from osc_evacuate.core.clock import parse_nova_time
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
 from osc_evacuate.core.models import ComputeService, Migration, Server
@@ -13,6 +23,8 @@ from osc_evacuate.core.models import ComputeService, Migration, Server
 # What an evacuation goes through, one step per poll of the migrations; the
 # server's host moves one step after the record reads done (the worst case).
 STEPS = ("accepted", "pre-migrating", "done", "done")
+NOVA_EPOCH = datetime.datetime(2026, 1, 1)
+VM_STATES = {"ACTIVE": "active", "SHUTOFF": "stopped", "ERROR": "error"}
 
 
 class FakeClock:
@@ -51,10 +63,29 @@ class Flight:
     migration: Migration
     step: int = 0
     fail_with: str | None = None  # a fault: NoValidHost and the like
+    # The record stops here for good: a request lost (accepted), a
+    # destination dead mid-rebuild (pre-migrating).
+    stall_at: str | None = None
+
+
+def stamp(value: datetime.datetime) -> str:
+    """As Nova writes its timestamps."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 class FakeCompute:
-    def __init__(self, *servers: Server, up: bool = False) -> None:
+    def __init__(
+        self,
+        *servers: Server,
+        up: bool = False,
+        clock: FakeClock | None = None,
+        epoch: datetime.datetime = NOVA_EPOCH,
+    ) -> None:
+        """clock: Nova's time runs with it from epoch (else stands)."""
+        self.clock = clock
+        self.epoch = epoch
+        self.dated = True  # answers carry a Date (nova_now knows)
+        self.since_asked: list[str] = []  # changes-since of each read
         self.servers = {s.id: s for s in servers}
         self.services = [
             ComputeService(
@@ -73,9 +104,35 @@ class FakeCompute:
         self.no_valid_host: set[str] = set()  # ids the scheduler can't place
         self.post_errors: list[ComputeAPIError] = []  # raised by evacuate
         self.lose_answer = False  # carry the POST out, then raise no answer
+        # Raised by the servers poll, first to last; the last one for ever
+        # when poll_errors_forever.
+        self.poll_errors: list[ComputeAPIError] = []
+        self.poll_errors_forever = False
+        self.stalls: dict[str, str] = {}  # server id: status it sticks at
+        self.destination = "c2"  # where the scheduler sends them
+        self.land_as: dict[str, str] = {}  # server id: status it lands in
+        self.stops_failing = 0  # stops that the host fails to carry out
+        self._failed_stops: set[str] = set()
 
     def version_range(self) -> VersionRange:
         return VersionRange(mv("2.1"), mv("2.96"))
+
+    def now(self) -> datetime.datetime:
+        """Nova's clock."""
+        elapsed = self.clock.now if self.clock else 0.0
+        return self.epoch + datetime.timedelta(seconds=elapsed)
+
+    def nova_now(self) -> datetime.datetime | None:
+        # A Date header has whole seconds.
+        return self.now().replace(microsecond=0) if self.dated else None
+
+    def change(self, server_id: str, **fields: object) -> None:
+        """Change a server as Nova does: its `updated` moves."""
+        self.servers[server_id] = dataclasses.replace(
+            self.servers[server_id],
+            updated=stamp(self.now()),
+            **fields,  # type: ignore[arg-type]
+        )
 
     def compute_services(
         self, host: str | None = None
@@ -91,8 +148,19 @@ class FakeCompute:
         # The poll reads records first and servers second: a new step is
         # taken when a poll (or an already-evacuated lookup) reads servers.
         self.calls["servers_changed_since"] += 1
+        self.since_asked.append(since)
+        if self.poll_errors:
+            error = self.poll_errors[0]
+            if len(self.poll_errors) > 1 or not self.poll_errors_forever:
+                self.poll_errors.pop(0)
+            raise error
         self._advance()
-        return list(self.servers.values())
+        asked = parse_nova_time(since)
+        return [
+            s
+            for s in self.servers.values()
+            if s.updated is not None and parse_nova_time(s.updated) >= asked
+        ]
 
     def get_server(self, server_id: str) -> Server | None:
         self.calls["get_server"] += 1
@@ -113,16 +181,32 @@ class FakeCompute:
             status="accepted",
             source_compute=self.servers[server_id].host,
             dest_compute=None,
-            created_at="2026-01-01T00:01:00",
+            created_at=stamp(self.now()),
             updated_at=None,
         )
         self.migrations.append(mig)
+        # Nova's API marks the server rebuilding before it answers.
+        self.change(server_id, task_state="rebuilding")
         fail = (
             "No valid host was found. "
             if (server_id in self.no_valid_host)
             else None
         )
-        self.flights[mig.id] = Flight(mig, fail_with=fail)
+        # Nova's conductor rebuilds with the server's FIRST accepted record:
+        # an older one, stuck, carries the new request; this one stays.
+        carrier = min(
+            (
+                m
+                for m in self.migrations
+                if m.instance_uuid == server_id and m.status == "accepted"
+            ),
+            key=lambda m: m.id,
+        )
+        self.flights[carrier.id] = Flight(
+            carrier,
+            fail_with=fail,
+            stall_at=self.stalls.get(server_id),
+        )
         if self.lose_answer:
             self.lose_answer = False
             raise ComputeAPIError("connection reset")
@@ -143,22 +227,38 @@ class FakeCompute:
 
     def stop_server(self, server_id: str) -> None:
         self.calls["stop"] += 1
-        s = self.servers[server_id]
-        self.servers[server_id] = dataclasses.replace(
-            s, status="SHUTOFF", vm_state="stopped"
-        )
+        if self.stops_failing:
+            # Accepted (powering-off), then its host fails to stop it.
+            self.stops_failing -= 1
+            self.change(server_id, task_state="powering-off")
+            self._failed_stops.add(server_id)
+            return
+        self.change(server_id, status="SHUTOFF", vm_state="stopped")
+
+    def stall(self, server_id: str, status: str) -> None:
+        """Its evacuations stop for good once their record reads status."""
+        self.stalls[server_id] = status
+        for flight in self.flights.values():
+            if flight.migration.instance_uuid == server_id:
+                flight.stall_at = status
 
     def _advance(self) -> None:
+        for sid in self._failed_stops:
+            self.change(sid, task_state=None)
+        self._failed_stops.clear()
         for flight in self.flights.values():
             mig = flight.migration
             if flight.step >= len(STEPS) - 1 or mig.status == "error":
                 continue
+            if mig.status == flight.stall_at:
+                continue
             sid = mig.instance_uuid
             if flight.fail_with:
-                self.servers[sid] = dataclasses.replace(
-                    self.servers[sid],
+                self.change(
+                    sid,
                     status="ERROR",
                     vm_state="error",
+                    task_state=None,
                     fault=flight.fail_with,
                 )
                 self._set(flight, "error")
@@ -168,23 +268,40 @@ class FakeCompute:
             status = STEPS[min(flight.step, len(STEPS) - 1)]
             before = self.servers[sid]
             if status == "pre-migrating":
-                # Nova shows ACTIVE before the host moves: not proof.
+                # Nova shows ACTIVE before the host moves: not proof. One
+                # that stalls here stays mid-rebuild on its old host.
                 stopped = before.vm_state == "stopped"
-                self.servers[sid] = dataclasses.replace(
-                    before,
-                    status="SHUTOFF" if stopped else "ACTIVE",
+                stalled = flight.stall_at == status
+                self.change(
+                    sid,
+                    status="REBUILD"
+                    if stalled
+                    else ("SHUTOFF" if stopped else "ACTIVE"),
                     vm_state="stopped" if stopped else "active",
+                    task_state="rebuild_spawning" if stalled else None,
                     fault=None,
                 )
             if flight.step == len(STEPS) - 1:
-                self.servers[sid] = dataclasses.replace(
-                    self.servers[sid], host="c2"
+                stopped = self.servers[sid].vm_state == "stopped"
+                # land_as: the guest crashed as it landed, say.
+                landed = self.land_as.get(sid) or (
+                    "SHUTOFF" if stopped else "ACTIVE"
+                )
+                self.change(
+                    sid,
+                    status=landed,
+                    vm_state=VM_STATES.get(landed, landed.lower()),
+                    host=self.destination,
+                    task_state=None,
                 )
             self._set(flight, status)
 
     def _set(self, flight: Flight, status: str) -> None:
         new = dataclasses.replace(
-            flight.migration, status=status, dest_compute="c2"
+            flight.migration,
+            status=status,
+            dest_compute=self.destination,
+            updated_at=stamp(self.now()),
         )
         flight.migration = new
         self.migrations[new.id - 1] = new

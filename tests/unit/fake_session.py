@@ -50,10 +50,14 @@ class FakeAuth(ks_plugin.BaseAuthPlugin):
     def __init__(self) -> None:
         super().__init__()
         self.endpoint_filters: list[dict[str, Any]] = []
+        # Raised instead of a token: Keystone failing a re-authentication.
+        self.fail_with: Exception | None = None
 
     def get_headers(
         self, session: ks_session.Session, **kwargs: Any
     ) -> dict[str, str]:
+        if self.fail_with is not None:
+            raise self.fail_with
         return {"X-Auth-Token": "fake-token"}
 
     def get_endpoint(
@@ -93,6 +97,8 @@ class _Wire(requests.adapters.BaseAdapter):
         resp.request = request
         resp.headers["x-openstack-request-id"] = REQUEST_ID
         resp.headers["x-compute-request-id"] = REQUEST_ID
+        if self.fake.date is not None:
+            resp.headers["Date"] = self.fake.date
         if isinstance(body, str):
             resp.headers["Content-Type"] = "text/html"
             resp._content = body.encode()
@@ -107,11 +113,13 @@ class _Wire(requests.adapters.BaseAdapter):
 
 
 class FakeSession(ks_session.Session):
-    """Answers every request with the next queued answer (default 200)."""
+    """Answers every request with the next queued answer (default 200),
+    with a Date header when date is set (as Nova's web server sends)."""
 
-    def __init__(self, *answers: Answer) -> None:
+    def __init__(self, *answers: Answer, timeout: float | None = None) -> None:
         self.fake_auth = FakeAuth()
-        super().__init__(auth=self.fake_auth)
+        super().__init__(auth=self.fake_auth, timeout=timeout)
         self.answers = list(answers)
         self.sent: list[Sent] = []
+        self.date: str | None = None
         self.session.mount("http://", _Wire(self))

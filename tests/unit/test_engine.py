@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime
+import itertools
 import threading
 import time
 from typing import Any
@@ -11,16 +13,23 @@ from typing import Any
 import pytest
 
 from osc_evacuate.core import evacuation
+from osc_evacuate.core.clock import nova_time, parse_nova_time, utc_now
 from osc_evacuate.core.errors import (
     ComputeAPIError,
     NotFound,
     Refused,
     UsageError,
 )
-from osc_evacuate.core.models import EvacuateOptions, TargetState
+from osc_evacuate.core.models import (
+    ComputeService,
+    EvacuateOptions,
+    Server,
+    TargetState,
+)
 from osc_evacuate.core.outcome import Action, Result
-from osc_evacuate.core.waiter import WaitPolicy
-from tests.unit.fake_compute import FakeClock, FakeCompute, server
+from osc_evacuate.core.verdict import STUCK_AFTER
+from osc_evacuate.core.waiter import DEST_CHECK_AFTER, WaitPolicy
+from tests.unit.fake_compute import FakeClock, FakeCompute, server, stamp
 
 WAIT = WaitPolicy(timeout=600)
 
@@ -260,3 +269,293 @@ def test_target_host_must_be_up_and_enabled_unless_forced() -> None:
     report = run(api, host="c2", force=True)
     assert results(report) == {"a": "verified"}
     assert report.microversion.minor == 67
+
+
+# Truth under faults (issue 7): a wait ends, and says what Nova proves.
+
+FOREVER = WaitPolicy(timeout=None)  # plain --wait
+
+
+def down(api: FakeCompute, host: str) -> None:
+    api.services = [
+        dataclasses.replace(s, state="down", forced_down=True)
+        if s.host == host
+        else s
+        for s in api.services
+    ]
+
+
+def add_compute(api: FakeCompute, host: str) -> None:
+    api.services.append(
+        ComputeService(f"s-{host}", host, "up", "enabled", False)
+    )
+
+
+def test_a_destination_that_dies_mid_rebuild_ends_the_row_stuck() -> None:
+    clock = FakeClock()
+    api = FakeCompute(server("a"), server("b"), clock=clock)
+    api.stall("a", "pre-migrating")
+    down(api, "c2")  # a's rebuild there never finishes; b's already did
+    report = run(api, wait=FOREVER, clock=clock)
+    a, b = report.rows
+    assert (a.result, b.result) == (Result.STUCK, Result.VERIFIED)
+    assert a.error == (
+        "stuck: migration 1 pre-migrating to c2, whose nova-compute is "
+        "down; server REBUILD, task rebuild_spawning on c1. To evacuate it "
+        "anew: fence c2, then reset it (openstack server set --state error "
+        "a) and run this command again"
+    )
+    # Asked once it had been idle a while, not on every poll (the other
+    # read is the pre-flight check of c1).
+    assert api.calls["services"] == 1 + 1
+    assert DEST_CHECK_AFTER <= clock.now < DEST_CHECK_AFTER + 15
+    assert api.calls["evacuate"] == 2
+
+
+def test_no_progress_ends_the_row_stuck_rather_than_waiting_for_ever() -> None:
+    # The request was lost: its record stays accepted, with no destination.
+    clock = FakeClock()
+    api = FakeCompute(server("a"), clock=clock)
+    api.stall("a", "accepted")
+    report = run(api, wait=FOREVER, clock=clock)
+    [row] = report.rows
+    assert row.result is Result.STUCK
+    assert (row.error or "").startswith(
+        "stuck: migration 1 accepted, no progress for 60"
+    )
+    assert "if nothing is running it, reset it" in (row.error or "")
+    assert STUCK_AFTER <= clock.now < STUCK_AFTER + 15
+    # No destination to ask about: the pre-flight check of c1 only.
+    assert api.calls["services"] == 1
+
+
+def stuck_two_hours_ago(status: str) -> tuple[FakeCompute, FakeClock]:
+    """A run without --wait whose evacuation then stuck at status; two
+    hours pass (by Nova's clock and ours)."""
+    clock = FakeClock()
+    api = FakeCompute(server("a"), clock=clock)
+    api.stall("a", status)
+    run(api, wait=None, clock=clock)
+    clock.sleep(1)
+    api._advance()
+    clock.sleep(7200)
+    return api, clock
+
+
+@pytest.mark.parametrize("destination", ["down", "up"])
+def test_a_rerun_ends_an_old_stuck_record_at_once(destination: str) -> None:
+    api, clock = stuck_two_hours_ago("pre-migrating")
+    if destination == "down":
+        down(api, "c2")
+    api.since_asked.clear()
+    started = api.now()
+    report = run(api, wait=FOREVER, clock=clock)
+    [row] = report.rows
+    assert row.action is Action.RESUMED
+    assert row.result is Result.STUCK
+    # Two hours old by Nova's timestamps: stuck at the first poll, whether
+    # or not its destination came back.
+    assert report.polls == 1
+    assert "fence c2" in (row.error or "") or destination == "up"
+    assert api.calls["evacuate"] == 1  # nothing sent again
+    # The old record is not the poll window: Nova's time of this run is.
+    first = evacuation.CLOCK_SKEW
+    assert api.since_asked == [nova_time(started - first)]
+
+
+def test_a_stuck_server_reset_by_the_operator_is_evacuated_once_more() -> None:
+    api, clock = stuck_two_hours_ago("pre-migrating")
+    down(api, "c2")
+    run(api, wait=FOREVER, clock=clock)  # stuck, as above
+    # What the error says: fence c2, reset the server, run again.
+    api.stalls.clear()
+    api.change("a", status="ERROR", vm_state="error", task_state=None)
+    add_compute(api, "c3")
+    api.destination = "c3"
+    rerun = clock.now
+    report = run(api, wait=FOREVER, clock=clock)
+    [row] = report.rows
+    assert row.result is Result.VERIFIED
+    # Sent again at the first poll: the reset is no progress of the old
+    # evacuation, whose record has not moved for two hours.
+    assert clock.now - rerun < DEST_CHECK_AFTER
+    assert row.destination == "c3"
+    assert row.migration is not None and row.migration.id == 2
+    assert api.calls["evacuate"] == 2
+    # Once evacuated, never again.
+    again = run(api, wait=FOREVER, clock=clock)
+    assert again.rows[0].result is Result.ALREADY_EVACUATED
+    assert api.calls["evacuate"] == 2
+
+
+def test_an_old_accepted_record_carrying_the_new_request_proves_it() -> None:
+    # A lost request left record 1 accepted; the operator reset the server
+    # and ran again. Nova's conductor rebuilds with the FIRST accepted
+    # record, record 1, while the new record 2 stays accepted for ever.
+    api, clock = stuck_two_hours_ago("accepted")
+    api.stalls.clear()
+    api.change("a", status="ERROR", vm_state="error", task_state=None)
+    report = run(api, wait=FOREVER, clock=clock)
+    [row] = report.rows
+    assert row.result is Result.VERIFIED
+    assert row.migration is not None and row.migration.id == 1
+    assert [m.status for m in api.migrations] == ["done", "accepted"]
+    assert api.calls["evacuate"] == 2
+
+
+def test_landed_in_another_state_fails_with_the_reason() -> None:
+    # Preserve promised ACTIVE; the guest crashed as it landed.
+    api = FakeCompute(server("a"), server("b"))
+    api.land_as = {"a": "SHUTOFF"}
+    report = run(api, wait=FOREVER)
+    assert results(report) == {"a": "failed", "b": "verified"}
+    assert report.rows[0].error == "landed SHUTOFF on c2"
+
+
+@pytest.mark.parametrize(
+    ("failing", "result"), [(1, "verified"), (2, "failed")]
+)
+def test_a_stop_that_does_not_take_is_sent_once_more(
+    failing: int, result: str
+) -> None:
+    api = FakeCompute(server("a"))
+    api.stops_failing = failing
+    report = run(
+        api, wait=FOREVER, target_state=TargetState.STOPPED, host=None
+    )
+    assert results(report) == {"a": result}
+    assert api.calls["stop"] == 2
+    if result == "failed":
+        assert report.rows[0].error == "landed ACTIVE on c2"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ComputeAPIError("The request you have made requires auth", 401),
+        ComputeAPIError("Policy doesn't allow compute:servers:index", 403),
+        ComputeAPIError("marker [4f1a] not found", 400),
+        ComputeAPIError(
+            "GET /servers/detail: Keystone answered Unauthorized (HTTP 401)",
+            sent=False,
+            transient=False,
+        ),
+    ],
+)
+def test_a_poll_nova_refuses_for_good_ends_the_wait(
+    error: ComputeAPIError,
+) -> None:
+    clock = FakeClock()
+    api = FakeCompute(server("a"), server("b"), clock=clock)
+    api.poll_errors, api.poll_errors_forever = [error], True
+    report = run(api, wait=FOREVER, clock=clock)
+    assert {r.result for r in report.rows} == {Result.NOT_PROVEN}
+    assert report.polls == 1
+    assert api.calls["servers_changed_since"] == 1  # not retried
+    for row in report.rows:
+        assert row.error == (
+            f"the wait cannot go on: Nova refused the poll: {error}; the "
+            "evacuation was sent: run the command again with --wait once "
+            "this is fixed"
+        )
+
+
+def test_polls_nova_never_answers_end_the_wait_in_bounded_time() -> None:
+    clock = FakeClock()
+    api = FakeCompute(server("a"), clock=clock)
+    busy = ComputeAPIError("Service Unavailable", 503)
+    api.poll_errors, api.poll_errors_forever = [busy], True
+    report = run(api, wait=FOREVER, clock=clock)
+    [row] = report.rows
+    assert row.result is Result.NOT_PROVEN
+    assert (row.error or "").startswith(
+        "the wait cannot go on: no answer to the polls for 6"
+    )
+    assert STUCK_AFTER <= clock.now < STUCK_AFTER + 60
+
+
+def test_polls_nova_is_too_busy_to_answer_are_waited_out() -> None:
+    api = FakeCompute(server("a"))
+    busy = ComputeAPIError("Service Unavailable", 503)
+    # More than one poll's worth of retries.
+    api.poll_errors = [busy] * 6
+    report = run(api, wait=FOREVER)
+    assert results(report) == {"a": "verified"}
+
+
+@pytest.mark.parametrize("skew", [-10, 10])
+def test_the_poll_window_is_nova_s_time_whatever_the_client_s(
+    skew: int,
+) -> None:
+    # Nova's clock is ten minutes off ours (behind, or ahead).
+    clock = FakeClock()
+    nova_start = utc_now() + datetime.timedelta(minutes=skew)
+    api = FakeCompute(server("a"), server("b"), clock=clock, epoch=nova_start)
+    # A busy cloud: servers elsewhere changed two minutes before the run.
+    for n in range(30):
+        sid = f"busy-{n}"
+        api.servers[sid] = dataclasses.replace(
+            server(sid, host="c9"),
+            updated=stamp(nova_start - datetime.timedelta(minutes=2)),
+        )
+    api.stall("b", "pre-migrating")  # b takes a while...
+    api.stops_failing = 0
+    seen: list[int] = []
+    poll = api.servers_changed_since
+
+    def counting(since: str) -> list[Server]:
+        found = poll(since)
+        seen.append(len(found))
+        if api.now() > nova_start + datetime.timedelta(seconds=90):
+            api.stalls.clear()  # ...then lands
+            for flight in api.flights.values():
+                flight.stall_at = None
+        return found
+
+    api.servers_changed_since = counting  # type: ignore[method-assign]
+    report = run(api, wait=FOREVER, clock=clock)
+
+    assert results(report) == {"a": "verified", "b": "verified"}
+    asked = [parse_nova_time(s) for s in api.since_asked]
+    skew_margin = evacuation.CLOCK_SKEW
+    # The first window opens at Nova's time when the run began...
+    assert asked[0] == nova_start.replace(microsecond=0) - skew_margin
+    # ...and each moves forward, to Nova's time of the poll before it.
+    assert asked == sorted(asked)
+    assert asked[-1] > asked[0] + datetime.timedelta(seconds=60)
+    for before, after in itertools.pairwise(asked):
+        assert after - before <= datetime.timedelta(seconds=11)
+    # The busy cloud's old changes are never read again; a poll returns
+    # only this run's two servers.
+    assert max(seen) <= 2
+
+
+def test_without_a_date_the_window_follows_nova_s_timestamps() -> None:
+    clock = FakeClock()
+    api = FakeCompute(server("a"), clock=clock, epoch=utc_now())
+    api.dated = False  # a proxy that drops Nova's Date header
+    newest: list[datetime.datetime] = []
+    poll = api.servers_changed_since
+
+    def noting(since: str) -> list[Server]:
+        found = poll(since)
+        newest.append(max(parse_nova_time(s.updated or "") for s in found))
+        return found
+
+    api.servers_changed_since = noting  # type: ignore[method-assign]
+    report = run(api, wait=FOREVER, clock=clock)
+    assert results(report) == {"a": "verified"}
+    asked = [parse_nova_time(s) for s in api.since_asked]
+    # The first window on the local clock, five minutes back as before;
+    # each next one from the newest `updated` Nova showed, less the overlap.
+    assert asked[0] < api.now() - datetime.timedelta(minutes=4)
+    for shown, then in zip(newest, asked[1:], strict=False):
+        assert then == (shown - evacuation.CLOCK_SKEW).replace(microsecond=0)
+
+
+def test_a_target_in_a_down_cell_is_refused() -> None:
+    api = FakeCompute(server("a"))
+    api.services.append(ComputeService("", "c5", "unknown", "unknown", False))
+    with pytest.raises(UsageError, match="nova-compute is unknown"):
+        run(api, host="c5")
+    assert api.calls["evacuate"] == 0

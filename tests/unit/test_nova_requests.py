@@ -3,6 +3,7 @@ reaches the logs."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 import microversion_parse
 import pytest
 import requests
+from keystoneauth1 import exceptions as ks_exc
 
 from osc_evacuate import plugin
 from osc_evacuate.core.errors import ComputeAPIError
@@ -18,6 +20,7 @@ from osc_evacuate.core.microversion import mv
 from osc_evacuate.core.models import EvacuateOptions
 from osc_evacuate.core.nova import NovaComputeAPI
 from osc_evacuate.core.rules import evacuate_body
+from osc_evacuate.core.transport import DEFAULT_TIMEOUT
 from tests.unit.bodies import BODIES
 from tests.unit.fake_session import ENDPOINT, REQUEST_ID, FakeSession, Sent
 
@@ -232,9 +235,142 @@ def test_the_timeout_goes_with_every_request() -> None:
     NovaComputeAPI(session, timeout=12.5).servers_on_host("c1")
     assert [s.timeout for s in session.sent] == [12.5, 12.5]
 
+    # osc-lib's session sets none: without ours, a hung Nova hangs us.
     default = FakeSession(version_doc("2.96"))
     NovaComputeAPI(default).version_range()
-    assert default.sent[0].timeout is None
+    assert default.sent[0].timeout == DEFAULT_TIMEOUT == 60.0
+
+    # A session that has one (a script's own) is honoured.
+    own = FakeSession(version_doc("2.96"), timeout=7)
+    NovaComputeAPI(own).version_range()
+    assert own.sent[0].timeout == 7.0
+
+
+def test_a_request_that_times_out_is_no_answer() -> None:
+    session = FakeSession(
+        version_doc("2.96"), requests.exceptions.ReadTimeout("timed out")
+    )
+    api = NovaComputeAPI(session)
+    with pytest.raises(ComputeAPIError) as err:
+        api.servers_changed_since("2026-01-01T00:00:00Z")
+    assert err.value.status is None
+    assert err.value.no_answer and err.value.transient
+
+
+def test_nova_s_time_is_its_answers_date() -> None:
+    session = FakeSession(version_doc("2.96"), (200, {"services": []}))
+    api = NovaComputeAPI(session)
+    assert api.nova_now() is None  # nothing answered yet
+    session.date = "Thu, 01 Jan 2026 10:20:30 GMT"
+    api.version_range()
+    told = api.nova_now()
+    assert told is not None and told.tzinfo is None
+    # The Date plus the (tiny) time elapsed since that answer.
+    base = datetime.datetime(2026, 1, 1, 10, 20, 30)
+    assert base <= told < base + datetime.timedelta(seconds=5)
+    # Each answer resets it: Nova's clock, whatever ours says.
+    session.date = "Thu, 01 Jan 2026 09:00:00 GMT"
+    api.compute_services()
+    later = api.nova_now()
+    assert later is not None and later < base
+
+
+@pytest.mark.parametrize(
+    ("failure", "transient", "says"),
+    [
+        # Keystone busy while renewing the token: worth another try.
+        (
+            ks_exc.http.ServiceUnavailable(),
+            True,
+            "Keystone answered Service Unavailable (HTTP 503)",
+        ),
+        # Keystone refuses the credentials: no try will do better.
+        (
+            ks_exc.http.Unauthorized("The request you have made requires "),
+            False,
+            "Keystone answered The request you have made requires (HTTP 401)",
+        ),
+        (
+            ks_exc.EndpointNotFound("no compute endpoint in region R9"),
+            False,
+            "EndpointNotFound: no compute endpoint in region R9",
+        ),
+    ],
+)
+def test_keystoneauth_s_own_errors_become_compute_api_errors(
+    failure: Exception, transient: bool, says: str
+) -> None:
+    # Before: these escaped the core, and the command exited 1 ("nothing
+    # was evacuated") even when evacuations had been sent.
+    session = FakeSession(version_doc("2.96"))
+    api = NovaComputeAPI(session)
+    api.version_range()
+    session.fake_auth.fail_with = failure
+    with pytest.raises(ComputeAPIError) as err:
+        api.evacuate("abc", mv("2.94"), {"adminPass": "pw-in-body"})
+    assert len(session.sent) == 1  # the evacuate never left
+    assert not err.value.sent and not err.value.no_answer
+    assert err.value.transient is transient
+    assert str(err.value) == (f"POST /servers/abc/action: {says} (not sent)")
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"),
+    [
+        (401, False),
+        (403, False),
+        (400, False),
+        (404, False),
+        (409, False),
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (504, True),
+    ],
+)
+def test_only_transient_statuses_are_worth_another_try(
+    status: int, transient: bool
+) -> None:
+    session = FakeSession(version_doc("2.96"), (status, None))
+    api = NovaComputeAPI(session)
+    with pytest.raises(ComputeAPIError) as err:
+        api.servers_changed_since("2026-01-01T00:00:00Z")
+    assert err.value.status == status
+    assert err.value.transient is transient
+
+
+def test_a_service_in_a_down_cell_is_never_up() -> None:
+    # Nova answers a service whose cell database is down with only its
+    # binary, host and status: no id, no state.
+    session = FakeSession(
+        version_doc("2.96"),
+        (
+            200,
+            {
+                "services": [
+                    {
+                        "binary": "nova-compute",
+                        "host": "c7",
+                        "status": "UNKNOWN",
+                    },
+                    {
+                        "binary": "nova-compute",
+                        "host": "c8",
+                        "id": "8c4c",
+                        "state": "up",
+                        "status": "enabled",
+                        "forced_down": False,
+                    },
+                ]
+            },
+        ),
+    )
+    down_cell, healthy = NovaComputeAPI(session).compute_services()
+    assert (down_cell.host, down_cell.id) == ("c7", "")
+    assert (down_cell.state, down_cell.status) == ("unknown", "unknown")
+    assert not down_cell.is_up
+    assert healthy.is_up and healthy.id == "8c4c"
 
 
 def test_endpoint_from_the_catalog_by_region_and_interface() -> None:

@@ -24,6 +24,7 @@ from osc_evacuate.core.outcome import Result
 from osc_evacuate.core.verdict import (
     FAULT_POLLS,
     RULES,
+    STUCK_AFTER,
     Kind,
     Observation,
     RowPolicy,
@@ -62,8 +63,14 @@ SERVERS = (
 TASKS = (None, "rebuilding")
 EXPECTS = ("ACTIVE", "SHUTOFF")  # preserve of ACTIVE; stopped or SHUTOFF
 RETRIES_LEFT = (0, 1)
-STOP_REQUESTED = (False, True)
+# Stop requests sent since it landed, and whether a poll showed the server
+# after the last one.
+STOPS = ("none", "1, not seen since", "1, seen since", "2, seen since")
 FAULT_POLLS_SPENT = (0, FAULT_POLLS)
+# Time since the record or the server last changed.
+IDLE = ("moving", "no progress")
+# The nova-compute of the record's destination, when it was asked.
+DESTINATIONS = ("up", "down", "not known")
 
 # Groups of values, named as the table below uses them.
 SUCCEEDED = {"done", "completed"}
@@ -71,6 +78,8 @@ FAILED = {"error", "failed"}
 UNFINISHED = {"accepted", "pre-migrating", "running", "migrating"}
 ERRORS = {"ERROR, no valid host", "ERROR, other fault", "ERROR, no fault"}
 NO_FAULT = {"ACTIVE", "SHUTOFF", "ERROR, no fault", "not seen"}
+STOP_UNSEEN = {"1, not seen since"}
+STOP_TRIED_ONCE = {"1, seen since"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,16 +90,15 @@ class Case:
     task: str | None
     expect: str
     retries_left: int
-    stop_requested: bool
+    stops: str
     fault_polls: int
+    idle: str
+    destination: str
 
     def __str__(self) -> str:
-        return (
-            f"record {self.record}, {self.host}, server {self.server}, "
-            f"task {self.task}, expect {self.expect}, "
-            f"retries left {self.retries_left}, "
-            f"stop requested {self.stop_requested}, "
-            f"fault polls {self.fault_polls}"
+        return ", ".join(
+            f"{field.name} {getattr(self, field.name)}"
+            for field in dataclasses.fields(self)
         )
 
 
@@ -108,14 +116,29 @@ class Expect:
     task: set[str | None] | None = None
     expect: set[str] | None = None
     retries_left: set[int] | None = None
-    stop_requested: set[bool] | None = None
+    stops: set[str] | None = None
     fault_polls: set[int] | None = None
+    idle: set[str] | None = None
+    destination: set[str] | None = None
+
+    # The dimensions given, as (name, allowed) pairs: set once, read for
+    # each of the cases.
+    given: tuple[tuple[str, set[Any]], ...] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        given = tuple(
+            (field.name, getattr(self, field.name))
+            for field in dataclasses.fields(self)
+            if field.name not in ("verdict", "given")
+            and getattr(self, field.name) is not None
+        )
+        object.__setattr__(self, "given", given)
 
     def matches(self, case: Case) -> bool:
         return all(
-            allowed is None or getattr(case, name) in allowed
-            for name, allowed in dataclasses.asdict(self).items()
-            if name != "verdict"
+            getattr(case, name) in allowed for name, allowed in self.given
         )
 
 
@@ -132,12 +155,21 @@ def when_landed(verdict: Kind, server: set[str], **more: Any) -> Expect:
     )
 
 
+def when_stuck(verdict: Kind, **more: Any) -> list[Expect]:
+    """Rows for an evacuation Nova will not finish: its record unfinished
+    and its destination down, or no progress at all for a while."""
+    down = {"record": UNFINISHED, "destination": {"down"}}
+    return [
+        Expect(verdict, **{**more, **down}),
+        Expect(verdict, idle={"no progress"}, **more),
+    ]
+
+
 EXPECTED: list[Expect] = [
     # Gone, records and all: nothing left to evacuate or prove.
     Expect(Kind.DELETED, server={"DELETED"}),
-    # Nothing to judge: no record yet, or one still on its way.
+    # Nothing to judge: no record yet.
     Expect(Kind.KEEP_WAITING, record={"none"}),
-    Expect(Kind.KEEP_WAITING, record=UNFINISHED),
     # The record failed: give its fault a few polls to show, then retry
     # a NoValidHost while retries are left, else fail.
     Expect(Kind.AWAIT_FAULT, record=FAILED, server=NO_FAULT, fault_polls={0}),
@@ -155,13 +187,37 @@ EXPECTED: list[Expect] = [
     # Done and landed in the promised state: proven.
     when_landed(Kind.VERIFIED, {"ACTIVE"}, expect={"ACTIVE"}),
     when_landed(Kind.VERIFIED, {"SHUTOFF"}, expect={"SHUTOFF"}),
-    # Landed running where stopped was promised: stop it, once.
+    # Landed running where stopped was promised: stop it; a stop seen
+    # through that left it running did not take: once more.
+    when_landed(Kind.STOP, {"ACTIVE"}, expect={"SHUTOFF"}, stops={"none"}),
     when_landed(
-        Kind.STOP, {"ACTIVE"}, expect={"SHUTOFF"}, stop_requested={False}
+        Kind.STOP, {"ACTIVE"}, expect={"SHUTOFF"}, stops=STOP_TRIED_ONCE
     ),
+    # A stop not yet seen through is waited for, a while.
+    when_landed(
+        Kind.KEEP_WAITING,
+        {"ACTIVE", "SHUTOFF"},
+        stops=STOP_UNSEEN,
+        idle={"moving"},
+    ),
+    # Any other state it landed in breaks the promise: ACTIVE where
+    # SHUTOFF was promised after two stops, SHUTOFF where ACTIVE was.
+    when_landed(Kind.FAILED, {"ACTIVE", "SHUTOFF"}, stops={"none"}),
+    when_landed(Kind.FAILED, {"ACTIVE", "SHUTOFF"}, stops={"2, seen since"}),
+    when_landed(Kind.FAILED, {"ACTIVE", "SHUTOFF"}, stops=STOP_TRIED_ONCE),
+    # Stuck, and the operator reset the server as the error told (ERROR,
+    # no task, on the source host): evacuate it anew.
+    *when_stuck(
+        Kind.RESUBMIT,
+        record=UNFINISHED,
+        server=ERRORS,
+        host={"on source"},
+        task={None},
+    ),
+    # Stuck otherwise: end the row, saying what to do.
+    *when_stuck(Kind.STUCK),
     # The rest proves nothing yet: done but not seen, still on the source
-    # host, a task still under way there, landed SHUTOFF where ACTIVE was
-    # promised, or a stop sent and not yet carried out.
+    # host, a task still under way there, or a stop not yet carried out.
     Expect(Kind.KEEP_WAITING),
 ]
 
@@ -174,8 +230,10 @@ def every_case() -> Iterator[Case]:
         TASKS,
         EXPECTS,
         RETRIES_LEFT,
-        STOP_REQUESTED,
+        STOPS,
         FAULT_POLLS_SPENT,
+        IDLE,
+        DESTINATIONS,
     ):
         case = Case(*values)
         if case.server == "not seen" and (case.host, case.task) != (
@@ -191,12 +249,44 @@ def expected_verdict(case: Case) -> Kind:
 
 
 def expected_reason(case: Case, kind: Kind) -> str | None:
-    """A failure or a retry names Nova's fault, else the record's status."""
+    """A failure or a retry names Nova's fault, else what went wrong."""
     if kind is Kind.DELETED:
         return "deleted while it was being evacuated"
+    if kind is Kind.STUCK:
+        return stuck_reason(case)
+    if kind is Kind.RESUBMIT and case.record in UNFINISHED:
+        return "migration 7 was stuck, and the server was reset"
+    landed = case.record in SUCCEEDED and case.host == "moved"
+    if kind is Kind.FAILED and landed and case.server in ("ACTIVE", "SHUTOFF"):
+        return f"landed {case.server} on c2"
     if kind not in (Kind.FAILED, Kind.RESUBMIT):
         return None
     return fault_of(case.server) or f"migration {case.record}"
+
+
+def stuck_reason(case: Case) -> str:
+    """What is stuck, and what to do: reset the server, then run again
+    (fencing the destination first when it is down)."""
+    where = "no evacuation record"
+    if case.record != "none":
+        where = f"migration 7 {case.record} to c2"
+    unfinished = case.record in UNFINISHED
+    if case.destination == "down" and unfinished:
+        why, first = f"{where}, whose nova-compute is down", "fence c2, then "
+    else:
+        why = f"{where}, no progress for {STUCK_AFTER:.0f} s"
+        first = "if nothing is running it, "
+    if case.server != "not seen":
+        status = case.server.split(",")[0]
+        task = f", task {case.task}" if case.task else ""
+        host = "c2" if case.host == "moved" else SOURCE
+        why += f"; server {status}{task} on {host}"
+    if not unfinished:
+        return f"stuck: {why}. Check the server, then run this command again"
+    return (
+        f"stuck: {why}. To evacuate it anew: {first}reset it "
+        "(openstack server set --state error a) and run this command again"
+    )
 
 
 def fault_of(server: str) -> str | None:
@@ -206,13 +296,13 @@ def fault_of(server: str) -> str | None:
     }.get(server)
 
 
-def record(status: str, mid: int = 7) -> Migration:
+def record(status: str, mid: int = 7, dest: str | None = "c2") -> Migration:
     return Migration(
         id=mid,
         instance_uuid="a",
         status=status,
         source_compute=SOURCE,
-        dest_compute="c2",
+        dest_compute=dest,
         created_at="2026-01-01T00:01:00",
         updated_at=None,
     )
@@ -238,14 +328,21 @@ def observation(case: Case) -> Observation:
             fault=fault_of(case.server),
         )
     mig = None if case.record == "none" else record(case.record)
-    return Observation(record=mig, server=seen, source_host=SOURCE)
+    return Observation(
+        record=mig,
+        server=seen,
+        source_host=SOURCE,
+        idle=STUCK_AFTER if case.idle == "no progress" else 2.0,
+        destination_up={"up": True, "down": False}.get(case.destination),
+        seen_since_stop=case.stops != "1, not seen since",
+    )
 
 
 def row_policy(case: Case) -> RowPolicy:
     return RowPolicy(
         expected_status=case.expect,
         retries_left=case.retries_left,
-        stop_requested=case.stop_requested,
+        stops_sent=0 if case.stops == "none" else int(case.stops[0]),
         fault_polls=case.fault_polls,
     )
 
@@ -263,18 +360,74 @@ def test_every_combination_gets_the_verdict_the_table_states() -> None:
                 f"{case}: got {verdict.kind.value} ({verdict.reason!r}), "
                 f"expected {kind.value} ({reason!r})"
             )
-    assert wrong == []
-    assert count == len(RECORDS) * 25 * 16  # 6 seen x 2 x 2, + not seen
+    assert wrong[:5] == []
+    # 6 servers seen x 2 hosts x 2 tasks, + not seen; the rest multiply.
+    per_record = 25 * 2 * 2 * len(STOPS) * 2 * 2 * 3
+    assert count == len(RECORDS) * per_record
 
 
-def test_a_poll_nova_did_not_answer_decides_nothing() -> None:
-    # Whatever the polls showed before: no answer is no news.
-    busy = ComputeAPIError("Service Unavailable", 503)
+@pytest.mark.parametrize(
+    ("error", "unanswered", "kind"),
+    [
+        # Busy or unreachable: the next poll will tell, for a while.
+        (ComputeAPIError("Service Unavailable", 503), 0.0, Kind.KEEP_WAITING),
+        (
+            ComputeAPIError("read timed out"),
+            STUCK_AFTER - 1,
+            Kind.KEEP_WAITING,
+        ),
+        (ComputeAPIError("Too Many Requests", 429), 0.0, Kind.KEEP_WAITING),
+        (
+            ComputeAPIError("busy: task_state rebuilding", 409),
+            0.0,
+            Kind.KEEP_WAITING,
+        ),
+        # Silent for too long: waiting on would be hanging.
+        (
+            ComputeAPIError("Service Unavailable", 503),
+            STUCK_AFTER,
+            Kind.UNPROVEN,
+        ),
+        # Nova's last word: a token it refuses, a policy, a bad marker.
+        (
+            ComputeAPIError("The request requires auth", 401),
+            0.0,
+            Kind.UNPROVEN,
+        ),
+        (ComputeAPIError("Policy does not allow", 403), 0.0, Kind.UNPROVEN),
+        (ComputeAPIError("marker [x] not found", 400), 0.0, Kind.UNPROVEN),
+        # keystoneauth gave up before sending: Keystone's 503 passes...
+        (
+            ComputeAPIError("Keystone 503", sent=False, transient=True),
+            0.0,
+            Kind.KEEP_WAITING,
+        ),
+        # ...a password Keystone refuses does not.
+        (
+            ComputeAPIError("Keystone 401", sent=False, transient=False),
+            0.0,
+            Kind.UNPROVEN,
+        ),
+    ],
+)
+def test_a_poll_without_an_answer_decides_only_whether_to_go_on(
+    error: ComputeAPIError, unanswered: float, kind: Kind
+) -> None:
+    # Whatever the polls showed before: no answer is no news, until it is
+    # clearly no answer for good.
     for case in every_case():
-        seen = dataclasses.replace(observation(case), poll_error=busy)
+        seen = dataclasses.replace(
+            observation(case), poll_error=error, unanswered=unanswered
+        )
         verdict = decide(seen, row_policy(case))
-        assert verdict.kind is Kind.KEEP_WAITING, case
-        assert verdict.reason == "Service Unavailable (HTTP 503)"
+        assert verdict.kind is kind, case
+        if kind is Kind.KEEP_WAITING:
+            assert verdict.reason == str(error)
+        else:
+            assert verdict.reason is not None
+            assert verdict.reason.startswith("the wait cannot go on: ")
+            assert str(error) in verdict.reason
+            assert "the evacuation was sent" in verdict.reason
 
 
 def test_every_rule_decides_some_case() -> None:
@@ -283,12 +436,16 @@ def test_every_rule_decides_some_case() -> None:
         decide(observation(case), row_policy(case)).rule
         for case in every_case()
     }
-    used.add(
-        decide(
-            Observation(None, None, SOURCE, ComputeAPIError("x")),
-            row_policy(next(every_case())),
-        ).rule
-    )
+    policy = row_policy(next(every_case()))
+    for error, unanswered in (
+        (ComputeAPIError("x"), 0.0),
+        (ComputeAPIError("x", 401), 0.0),
+        (ComputeAPIError("x"), STUCK_AFTER),
+    ):
+        seen = Observation(
+            None, None, SOURCE, poll_error=error, unanswered=unanswered
+        )
+        used.add(decide(seen, policy).rule)
     assert used == {rule.name for rule in RULES}
     assert len(used) == len(RULES)  # names are unique
 
@@ -297,10 +454,15 @@ def test_only_keep_waiting_leaves_the_row_alone() -> None:
     for rule in RULES:
         acts = Verdict(rule.kind, None, rule.name).acts
         assert acts == (rule.kind is not Kind.KEEP_WAITING)
-    assert Kind.VERIFIED.ends_as is not None
-    assert Kind.FAILED.ends_as is not None
-    for kind in (Kind.RESUBMIT, Kind.STOP, Kind.AWAIT_FAULT):
-        assert kind.ends_as is None
+    ends = {
+        Kind.VERIFIED: Result.VERIFIED,
+        Kind.FAILED: Result.FAILED,
+        Kind.DELETED: Result.DELETED,
+        Kind.STUCK: Result.STUCK,
+        Kind.UNPROVEN: Result.NOT_PROVEN,
+    }
+    for kind in Kind:
+        assert kind.ends_as is ends.get(kind), kind
 
 
 def landed(
@@ -327,15 +489,17 @@ def verdict_of(
     seen: Server | None,
     expect: str = "ACTIVE",
     retries_left: int = 0,
-    stop_requested: bool = False,
+    stops_sent: int = 0,
     fault_polls: int = 0,
+    **seen_more: Any,
 ) -> Verdict:
     return decide(
-        Observation(mig, seen, SOURCE),
-        RowPolicy(expect, retries_left, stop_requested, fault_polls),
+        Observation(mig, seen, SOURCE, **seen_more),
+        RowPolicy(expect, retries_left, stops_sent, fault_polls),
     )
 
 
+RESET = "openstack server set --state error a"
 NAMED = {
     # The trap: Nova shows ACTIVE on the source host while the rebuild is
     # still being prepared.
@@ -411,21 +575,109 @@ NAMED = {
         Kind.STOP,
         None,
     ),
-    "a stop already sent is waited for, not sent again": (
+    "a stop not yet seen through is waited for, not sent again": (
         verdict_of(
-            record("done"), landed(), expect="SHUTOFF", stop_requested=True
+            record("done"),
+            landed(),
+            expect="SHUTOFF",
+            stops_sent=1,
+            seen_since_stop=False,
         ),
         Kind.KEEP_WAITING,
         None,
     ),
-    # Today's behaviour; issue 7 (wrong final state) will make this a row.
-    "landed SHUTOFF where ACTIVE was promised is not proof": (
-        verdict_of(record("done"), landed("SHUTOFF", "stopped")),
+    "a stop being carried out is waited for": (
+        verdict_of(
+            record("done"),
+            landed(task="powering-off"),
+            expect="SHUTOFF",
+            stops_sent=1,
+        ),
         Kind.KEEP_WAITING,
         None,
     ),
+    # Nova marks the server powering-off before it answers a stop: seen
+    # since, running with no task, the stop failed on its host.
+    "a stop that did not take is sent once more": (
+        verdict_of(record("done"), landed(), expect="SHUTOFF", stops_sent=1),
+        Kind.STOP,
+        None,
+    ),
+    "a second stop that did not take fails the row": (
+        verdict_of(record("done"), landed(), expect="SHUTOFF", stops_sent=2),
+        Kind.FAILED,
+        "landed ACTIVE on c2",
+    ),
+    # Issue 7, defect 5: the guest crashed after it landed.
+    "landed SHUTOFF where ACTIVE was promised fails, with the fault": (
+        verdict_of(
+            record("done"),
+            landed("SHUTOFF", "stopped", fault="guest crashed"),
+        ),
+        Kind.FAILED,
+        "landed SHUTOFF on c2: guest crashed",
+    ),
     "a server no poll has shown is waited for": (
         verdict_of(record("done"), None),
+        Kind.KEEP_WAITING,
+        None,
+    ),
+    # Issue 7, defect 4: stuck records.
+    "pre-migrating to a destination that is down is stuck": (
+        verdict_of(
+            record("pre-migrating"),
+            landed("REBUILD", "active", SOURCE, task="rebuild_spawning"),
+            destination_up=False,
+            idle=31.0,
+        ),
+        Kind.STUCK,
+        "stuck: migration 7 pre-migrating to c2, whose nova-compute is "
+        "down; server REBUILD, task rebuild_spawning on c1. To evacuate "
+        f"it anew: fence c2, then reset it ({RESET}) and run this command "
+        "again",
+    ),
+    "accepted for ten minutes with no destination is stuck": (
+        verdict_of(
+            record("accepted", dest=None),
+            landed("REBUILD", "active", SOURCE, task="rebuilding"),
+            idle=STUCK_AFTER,
+        ),
+        Kind.STUCK,
+        "stuck: migration 7 accepted, no progress for 600 s; server "
+        "REBUILD, task rebuilding on c1. To evacuate it anew: if nothing "
+        f"is running it, reset it ({RESET}) and run this command again",
+    ),
+    "a destination that is up is no reason to stop waiting": (
+        verdict_of(
+            record("pre-migrating"),
+            landed("REBUILD", "active", SOURCE, task="rebuild_spawning"),
+            destination_up=True,
+            idle=STUCK_AFTER - 1,
+        ),
+        Kind.KEEP_WAITING,
+        None,
+    ),
+    "a destination down does not undo a landing": (
+        verdict_of(record("done"), landed(), destination_up=False),
+        Kind.VERIFIED,
+        None,
+    ),
+    "stuck, then reset by the operator, is evacuated anew": (
+        verdict_of(
+            record("pre-migrating"),
+            landed("ERROR", "error", SOURCE),
+            destination_up=False,
+        ),
+        Kind.RESUBMIT,
+        "migration 7 was stuck, and the server was reset",
+    ),
+    "reset while its destination is up and busy is not sent again": (
+        verdict_of(
+            record("pre-migrating"),
+            landed("ERROR", "error", SOURCE),
+            destination_up=True,
+            idle=60.0,
+        ),
         Kind.KEEP_WAITING,
         None,
     ),
