@@ -19,6 +19,7 @@ EXIT_OK = 0
 EXIT_BAD_COMMAND_LINE = 2
 EXIT_FAILED = 3
 EXIT_TIMED_OUT = 4
+EXIT_NOT_PROVEN = 5
 # The shell's code for a command ended by SIGINT (cliff's too).
 EXIT_INTERRUPTED = 130
 
@@ -29,31 +30,43 @@ exit codes:
   1  an error before any evacuation request (bad option, unknown name,
      host still up): nothing was evacuated
   2  the command line could not be parsed: nothing was evacuated
-  3  one or more servers were refused or failed to evacuate
+  3  one or more servers were refused, failed to evacuate or are stuck
   4  --wait timed out before every evacuation was proven (none failed)
+  5  evacuations were sent, but Nova's answers could not prove them
+     (it refused the polls for good, or stopped answering): run again
   130  interrupted (Ctrl-C): nothing more was sent; the rows show what
      is known, and running the command again finishes the job
 """
 
 
+# Results that need a person: Nova will not finish them by itself.
+FAILURES = frozenset({Result.FAILED, Result.STUCK})
+
+
 def exit_code(rows: Sequence[ServerOutcome], interrupted: bool = False) -> int:
-    """A failure outranks a timeout: it needs a person sooner. Ctrl-C
-    outranks both: the rows are not the whole story."""
+    """A failure outranks an unproven row, which outranks a timeout: the
+    first needs a person sooner. Ctrl-C outranks all: the rows are not the
+    whole story."""
     if interrupted:
         LOG.debug("exit code %d: interrupted", EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
-    failed = sum(row.result is Result.FAILED for row in rows)
+    failed = sum(row.result in FAILURES for row in rows)
+    unproven = sum(row.result is Result.NOT_PROVEN for row in rows)
     timed_out = sum(row.result is Result.TIMED_OUT for row in rows)
     code = EXIT_OK
     if failed:
         code = EXIT_FAILED
+    elif unproven:
+        code = EXIT_NOT_PROVEN
     elif timed_out:
         code = EXIT_TIMED_OUT
     LOG.debug(
-        "exit code %d: %d of %d servers failed, %d timed out",
+        "exit code %d: of %d servers, %d failed or stuck, %d not proven, "
+        "%d timed out",
         code,
-        failed,
         len(rows),
+        failed,
+        unproven,
         timed_out,
     )
     return code

@@ -147,6 +147,6 @@ class Progress:
 def progress_of(rows: list[ServerOutcome]) -> Progress:
     return Progress(
         verified=sum(r.result is Result.VERIFIED for r in rows),
-        failed=sum(r.result is Result.FAILED for r in rows),
+        failed=sum(r.result in (Result.FAILED, Result.STUCK) for r in rows),
         remaining=sum(r.result.pending for r in rows),
     )

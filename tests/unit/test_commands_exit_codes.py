@@ -33,9 +33,11 @@ def test_the_codes_are_the_documented_ones() -> None:
         "2",
         "3",
         "4",
+        "5",
         "130",
     ]
-    assert "3  one or more servers were refused or failed" in EXIT_CODES_HELP
+    assert "3  one or more servers were refused, failed" in EXIT_CODES_HELP
+    assert "5  evacuations were sent, but" in EXIT_CODES_HELP
     assert "4  --wait timed out" in EXIT_CODES_HELP
 
 
@@ -54,6 +56,10 @@ def test_the_codes_are_the_documented_ones() -> None:
         ((Result.FAILED, Result.TIMED_OUT), 3),
         # The owner deleted it: nothing left to evacuate, nothing failed.
         ((Result.VERIFIED, Result.DELETED), 0),
+        ((Result.VERIFIED, Result.STUCK), 3),
+        ((Result.NOT_PROVEN, Result.VERIFIED), 5),
+        ((Result.NOT_PROVEN, Result.TIMED_OUT), 5),
+        ((Result.NOT_PROVEN, Result.STUCK), 3),
     ],
 )
 def test_exit_code_from_rows(results: tuple[Result, ...], code: int) -> None:
