@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint unit functional bench sandbox clean
+.PHONY: venv demo test lint unit functional docs dist bench sandbox clean
 
 venv: $(STAMP)
 
@@ -19,9 +19,10 @@ demo: venv
 	$(BIN)/python tools/demo.py
 
 lint: venv
-	$(BIN)/ruff check osc_evacuate tests tools
-	$(BIN)/ruff format --check osc_evacuate tests tools
+	$(BIN)/ruff check osc_evacuate tests tools doc/source
+	$(BIN)/ruff format --check osc_evacuate tests tools doc/source
 	$(BIN)/mypy
+	$(BIN)/mypy doc/source/conf.py doc/source/_ext
 	$(BIN)/reno lint >/dev/null
 
 unit: venv
@@ -30,8 +31,20 @@ unit: venv
 functional: venv
 	$(BIN)/pytest -q tests/functional
 
-test: lint
+test: lint docs
 	$(BIN)/pytest -q tests
+
+# The HTML docs, warnings as errors. -E: the command reference, the tables
+# generated from the code and the release notes (from git) are read anew
+# every time, since Sphinx cannot see that they changed.
+docs: venv
+	$(BIN)/sphinx-build -q -W --keep-going -E -b html doc/source doc/build/html
+
+# An sdist and a wheel in dist/, checked as the package index renders them.
+dist: venv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
 
 bench: venv
 	$(BIN)/python tools/bench.py
@@ -41,4 +54,4 @@ sandbox: venv
 	$(BIN)/python -m tests.sandbox --state-dir .sandbox
 
 clean:
-	rm -rf $(VENV) .sandbox *.egg-info
+	rm -rf $(VENV) .sandbox *.egg-info doc/build dist
