@@ -226,6 +226,13 @@ def _choose(
 
 
 def _refuse_if_up(service: ComputeService) -> None:
+    if service.state not in ("up", "down"):
+        # A cell Nova cannot reach: nobody knows whether the host runs.
+        raise Refused(
+            f"nova-compute on {service.host} is in a cell Nova cannot reach "
+            f"(state {service.state}), so Nova cannot tell whether the host "
+            "is down; evacuate once its cell is back"
+        )
     if service.is_up:
         raise Refused(
             f"nova-compute on {service.host} is up, and Nova refuses to "

@@ -241,6 +241,22 @@ def test_non_admin_credentials_are_explained(
     check(proc, 1, nova, none_for(servers), "needs an admin")
 
 
+@promise(NEVER_WRONG_SERVER)
+def test_a_host_in_a_cell_nova_cannot_reach(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    servers = crashed_host_with(sandbox, boot_servers, fresh_host)
+    sandbox.set_cell_down(True)
+    proc = run_openstack("host", "evacuate", fresh_host, "-f", "json")
+    sandbox.set_cell_down(False)  # the harness reads the records
+    check(proc, 1, nova, none_for(servers), "in a cell Nova cannot reach")
+    assert evacuate_posts(sandbox) == []
+
+
 @promise(NEVER_HANG)
 def test_the_api_unreachable_from_the_start(
     sandbox: Sandbox,
