@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
+from tests.functional.conftest import OPENSTACK
 from tests.sandbox.client import Sandbox
 from tests.sandbox.rest import NovaAPI
 
@@ -117,3 +118,16 @@ def check(
             assert line in proc.stdout + proc.stderr
     assert records_per_server(nova, list(records)) == records
     return shown
+
+
+def start_openstack(sandbox: Sandbox, *args: str) -> subprocess.Popen[str]:
+    """The real CLI in the background, -f json, for a test to act on
+    while it runs (Ctrl-C, a crash, a deletion)."""
+    return subprocess.Popen(
+        [str(OPENSTACK), *args, "-f", "json"],
+        env=sandbox.cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

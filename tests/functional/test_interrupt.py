@@ -10,26 +10,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.functional.conftest import OPENSTACK, OpenstackJson
+from tests.functional.conftest import OpenstackJson
 from tests.functional.scenario import (
     Boot,
     crash,
     evacuate_posts,
     records_per_server,
+    start_openstack,
 )
 from tests.sandbox.client import EVACUATE_POSTS, Sandbox
 from tests.sandbox.rest import NovaAPI, wait_for
-
-
-def start(sandbox: Sandbox, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(OPENSTACK), *args, "-f", "json"],
-        env=sandbox.cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def interrupt(proc: subprocess.Popen[str]) -> tuple[float, str, str]:
@@ -69,7 +59,7 @@ def test_ctrl_c_during_submission_sends_nothing_more(
     sandbox.reset_requests()
     # Each evacuate request takes 3 s to reach Nova.
     sandbox.delay_requests(3, **{**EVACUATE_POSTS, "count": None})
-    proc = start(
+    proc = start_openstack(
         sandbox, "host", "evacuate", fresh_host, "--max-parallel", "1"
     )
     wait_for(
@@ -106,7 +96,7 @@ def test_ctrl_c_during_the_wait_then_a_rerun_finishes(
     servers = boot_servers(3, host=failed)
     crash(sandbox, failed)
     sandbox.slow_spawn(600)  # the rebuilds hang on their destinations
-    proc = start(sandbox, "host", "evacuate", failed, "--wait")
+    proc = start_openstack(sandbox, "host", "evacuate", failed, "--wait")
     for server in servers:
         nova.wait_for_migration(server["id"], "pre-migrating")
     sandbox.reset_requests()

@@ -22,7 +22,7 @@ import pytest
 from osc_evacuate.commands.exit_codes import EXIT_FAILED, EXIT_OK
 from osc_evacuate.core.clock import parse_nova_time, utc_now
 from osc_evacuate.core.evacuation import CLOCK_SKEW
-from tests.functional.conftest import OPENSTACK, RunOpenstack
+from tests.functional.conftest import RunOpenstack
 from tests.functional.scenario import (
     HOST,
     Boot,
@@ -31,6 +31,7 @@ from tests.functional.scenario import (
     evacuate_posts,
     one_line,
     records_per_server,
+    start_openstack,
 )
 from tests.sandbox.client import Sandbox
 from tests.sandbox.rest import NovaAPI
@@ -65,17 +66,6 @@ def changes_since(sandbox: Sandbox) -> list[datetime.datetime]:
     return found
 
 
-def start(sandbox: Sandbox, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(OPENSTACK), *args, "-f", "json"],
-        env=sandbox.cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
     sandbox: Sandbox,
     nova: NovaAPI,
@@ -97,7 +87,7 @@ def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
     sandbox.reset_requests()
 
     # 1. The destination dies while it rebuilds them.
-    proc = start(
+    proc = start_openstack(
         sandbox, "host", "evacuate", source, "--target-host", target, "--wait"
     )
     for sid in ids:
@@ -403,7 +393,7 @@ def test_a_server_deleted_during_the_wait_ends_deleted(
     crash(sandbox, fresh_host)
     sandbox.slow_spawn(10)
     sandbox.reset_requests()
-    proc = start(sandbox, "host", "evacuate", fresh_host, "--wait")
+    proc = start_openstack(sandbox, "host", "evacuate", fresh_host, "--wait")
     nova.wait_for_migration(gone, "pre-migrating", timeout=60)
     nova.delete_server(gone)
     out, err = proc.communicate(timeout=180)
