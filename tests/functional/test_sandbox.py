@@ -234,7 +234,9 @@ def test_fifty_servers_boot_and_evacuate_at_once(
 
     sandbox.crash_compute(fresh_host, force_down=True)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    # 4 clients, as the plugin's --max-parallel: at 8, on a loaded machine,
+    # Placement's claim retries on 3 hosts can run out (NoValidHost).
+    with ThreadPoolExecutor(max_workers=4) as pool:
         codes = list(
             pool.map(lambda s: nova.evacuate(s["id"]).status_code, servers)
         )
