@@ -19,7 +19,10 @@ Time, measured honestly (see clock.py):
   clock for what this run saw.
 - Whether an evacuation's destination is up: one read of the compute
   services, only once some row has been idle DEST_CHECK_AFTER seconds, and
-  at most every DEST_CHECK_EVERY seconds: not a request per poll.
+  at most every DEST_CHECK_EVERY seconds: not a request per poll. A
+  destination forced down is dead (the operator says so); one Nova reads
+  down by its heartbeat alone may be busy and a beat late, so it is dead
+  only when a read DEST_CHECK_EVERY later still finds it down.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from osc_evacuate.core.clock import (
     utc_now,
 )
 from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.models import Migration, Server
+from osc_evacuate.core.models import ComputeService, Migration, Server
 from osc_evacuate.core.outcome import Action, Result, ServerOutcome
 from osc_evacuate.core.retry import RetryPolicy, retrying
 from osc_evacuate.core.verdict import (
@@ -188,6 +191,8 @@ class Poller:
         self._reusable: dict[str, frozenset[int]] = {}
         self._last_answer = 0.0
         self._services_read_at: float | None = None
+        # Destinations read down by their heartbeat: when first so.
+        self._silent_since: dict[str, float] = {}
 
     def wait(self, rows: Sequence[ServerOutcome]) -> None:
         start = self.clock.monotonic()
@@ -384,9 +389,35 @@ class Poller:
         except ComputeAPIError as exc:
             LOG.debug("destinations %s: not known (%s)", sorted(idle), exc)
             return {}
-        up = {s.host: s.is_up for s in services if s.host in idle}
+        up = {
+            s.host: judged
+            for s in services
+            if s.host in idle
+            and (judged := self._judge_destination(s, now)) is not None
+        }
         LOG.debug("idle evacuations' destinations up: %s", up)
         return up
+
+    def _judge_destination(
+        self, service: ComputeService, now: float
+    ) -> bool | None:
+        """Up, down, or None: read down by its heartbeat for the first
+        time, and so not known yet."""
+        if service.is_up:
+            self._silent_since.pop(service.host, None)
+            return True
+        if service.forced_down:
+            return False
+        first = self._silent_since.setdefault(service.host, now)
+        if now - first >= DEST_CHECK_EVERY:
+            return False
+        LOG.debug(
+            "%s reads down by its heartbeat: asked again in %.0f s before "
+            "its evacuations are called stuck",
+            service.host,
+            DEST_CHECK_EVERY,
+        )
+        return None
 
     def _idle(self, row: ServerOutcome, now: float) -> float:
         track = self._tracking.get(row.before.id)

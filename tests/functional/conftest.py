@@ -177,13 +177,29 @@ def openstack_json(run_openstack: RunOpenstack) -> OpenstackJson:
         proc = run_openstack(
             *args, "-f", "json", cloud=cloud, env=env, timeout=timeout
         )
-        assert proc.returncode == 0, (
-            f"openstack {' '.join(args)} exited {proc.returncode}\n"
-            f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
-        )
+        assert proc.returncode == 0, unexpected_exit(args, proc)
         return json.loads(proc.stdout)
 
     return run_json
+
+
+def unexpected_exit(
+    args: tuple[str, ...], proc: subprocess.CompletedProcess[str]
+) -> str:
+    """What a failed run said, the telling part first: CI shows only the
+    start of a failure, and 50 verified rows would hide the one that
+    was not."""
+    head = f"openstack {' '.join(args)} exited {proc.returncode}"
+    try:
+        rows = json.loads(proc.stdout)
+    except ValueError:
+        rows = None
+    if isinstance(rows, list):
+        odd = [r for r in rows if r.get("Result") != "verified"]
+        shown = f"{len(odd)} of {len(rows)} rows not verified: {odd}"
+    else:
+        shown = f"stdout: {proc.stdout}"
+    return f"{head}\nstderr: {proc.stderr[-4000:]}\n{shown}"
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def test_crash_evacuate_restart(
     (server,) = boot_servers(host=fresh_host)
     sandbox.crash_compute(fresh_host)
     # No forced_down: the missed heartbeats alone make it down.
-    service = nova.wait_for_service_state(fresh_host, "down", timeout=30)
+    service = nova.wait_for_service_state(fresh_host, "down", timeout=60)
     assert service["forced_down"] is False
 
     nova.evacuate(server["id"], microversion="2.29")

@@ -281,7 +281,7 @@ class Sandbox:
         self, host: str, force_down: bool = False
     ) -> dict[str, Any]:
         """Stop the compute as a dead host would. Nova sees it down after
-        service_down_time (10 s), or at once with ``force_down``."""
+        service_down_time (20 s), or at once with ``force_down``."""
         result: dict[str, Any] = self.control("POST", f"computes/{host}/stop")
         if force_down:
             self.admin.force_down(host)

@@ -411,7 +411,7 @@ class NovaAPI(RestAPI):
         self, host: str, state: str = "down", timeout: float = 30.0
     ) -> dict[str, Any]:
         """Wait for ``state`` ("up"/"down"); a crashed compute reads down
-        about 10 s after its last heartbeat."""
+        about 20 s after its last heartbeat."""
         return wait_for(
             f"compute {host} to be {state}",
             lambda: s if (s := self.service(host))["state"] == state else None,

@@ -28,7 +28,11 @@ from osc_evacuate.core.models import (
 )
 from osc_evacuate.core.outcome import Action, Result
 from osc_evacuate.core.verdict import STUCK_AFTER
-from osc_evacuate.core.waiter import DEST_CHECK_AFTER, WaitPolicy
+from osc_evacuate.core.waiter import (
+    DEST_CHECK_AFTER,
+    DEST_CHECK_EVERY,
+    WaitPolicy,
+)
 from tests.unit.fake_compute import FakeClock, FakeCompute, server, stamp
 
 WAIT = WaitPolicy(timeout=600)
@@ -310,6 +314,63 @@ def test_a_destination_that_dies_mid_rebuild_ends_the_row_stuck() -> None:
     assert api.calls["services"] == 1 + 1
     assert DEST_CHECK_AFTER <= clock.now < DEST_CHECK_AFTER + 15
     assert api.calls["evacuate"] == 2
+
+
+def late_heartbeat(api: FakeCompute, host: str) -> None:
+    """Nova reads the compute down by its heartbeat alone: nobody forced
+    it down, so it may only be busy, and a beat late."""
+    api.services = [
+        dataclasses.replace(s, state="down") if s.host == host else s
+        for s in api.services
+    ]
+
+
+def test_a_destination_a_heartbeat_late_is_asked_again_not_called_dead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    api = FakeCompute(server("a"), clock=clock)
+    api.stall("a", "pre-migrating")
+    late_heartbeat(api, "c2")
+    real = api.compute_services
+    asked_at: list[float] = []
+
+    def services(host: str | None = None) -> list[ComputeService]:
+        answer = real(host)
+        if host is None:
+            asked_at.append(clock.now)
+            # Its heartbeat comes back, and the rebuild goes on.
+            api.services = [
+                dataclasses.replace(s, state="up") if s.host == "c2" else s
+                for s in api.services
+            ]
+            for flight in api.flights.values():
+                flight.stall_at = None
+        return answer
+
+    monkeypatch.setattr(api, "compute_services", services)
+    report = run(api, wait=FOREVER, clock=clock)
+    [row] = report.rows
+    assert row.result is Result.VERIFIED
+    assert row.destination == "c2"
+    assert len(asked_at) == 1
+    assert api.calls["evacuate"] == 1
+
+
+def test_a_destination_silent_on_two_reads_is_down() -> None:
+    clock = FakeClock()
+    api = FakeCompute(server("a"), clock=clock)
+    api.stall("a", "pre-migrating")
+    late_heartbeat(api, "c2")
+    report = run(api, wait=FOREVER, clock=clock)
+    [row] = report.rows
+    assert row.result is Result.STUCK
+    assert "to c2, whose nova-compute is down" in (row.error or "")
+    # Seen down by its heartbeat, then again DEST_CHECK_EVERY later.
+    assert api.calls["services"] == 1 + 2
+    assert DEST_CHECK_AFTER + DEST_CHECK_EVERY <= clock.now
+    assert clock.now < DEST_CHECK_AFTER + DEST_CHECK_EVERY + 15
+    assert api.calls["evacuate"] == 1
 
 
 def test_no_progress_ends_the_row_stuck_rather_than_waiting_for_ever() -> None:
