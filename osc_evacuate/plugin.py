@@ -33,22 +33,26 @@ API_VERSIONS = ("1",)
 
 
 def make_client(instance: Any) -> NovaComputeAPI:
-    """The compute API on OSC's keystoneauth session."""
+    """The compute API (and the image reads) on OSC's keystoneauth
+    session, at the endpoints the user's configuration overrides."""
     from osc_evacuate.core.nova import NovaComputeAPI
 
     config = instance.get_configuration()
     override = config.get("compute_endpoint_override")
+    image = config.get("image_endpoint_override")
     LOG.debug(
-        "Compute API: region %s, interface %s, endpoint %s",
+        "Compute API: region %s, interface %s, endpoint %s; images %s",
         instance.region_name,
         instance.interface,
         override or "from the catalog",
+        image or "from the catalog",
     )
     return NovaComputeAPI(
         session=instance.session,
         region_name=instance.region_name,
         interface=instance.interface,
         endpoint_override=override,
+        image_endpoint_override=image,
     )
 
 

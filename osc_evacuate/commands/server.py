@@ -1,17 +1,23 @@
-"""openstack server evacuate <server> (replaces OSC's, a superset of it)"""
+"""openstack server evacuate <server> (replaces OSC's, a superset of it)
+
+Its result is one server: our columns (what was done, and what proves it),
+then stock OSC's columns of the server as it is after the evacuation
+(osc_columns.py), so that scripts written for OSC's command keep working.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from typing import Any
 
-from osc_evacuate.commands import base, exit_codes, options
+from osc_evacuate.commands import base, exit_codes, options, osc_columns
 from osc_evacuate.commands.progress import ProgressLine
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.models import Server
+from osc_evacuate.core.models import ServerDetail
 from osc_evacuate.core.outcome import ServerOutcome
 
 LOG = logging.getLogger(__name__)
@@ -75,7 +81,7 @@ class EvacuateServer(base.ShowOne):
             api: ComputeAPI,
             request: evacuation.Request,
             progress: ProgressLine,
-        ) -> evacuation.Report:
+        ) -> tuple[evacuation.Report, Shown]:
             report = evacuation.evacuate_server(
                 api,
                 parsed_args.server,
@@ -84,26 +90,38 @@ class EvacuateServer(base.ShowOne):
                 on_progress=progress,
             )
             row = report.rows[0]
-            if row.after is None and not report.interrupted:
-                row.after = now_if_known(api, row)
-            return report
+            shown = Shown()
+            if not report.interrupted:
+                shown = read_back(api, row)
+                if row.after is None and shown.detail is not None:
+                    row.after = shown.detail.server
+            return report, shown
 
         LOG.debug("evacuate server %s", parsed_args.server)
-        report = self.evacuate(parsed_args, parsed_args.host, job)
+        report, shown = self.evacuate(parsed_args, parsed_args.host, job)
         row = report.rows[0]
         self.exit_code = exit_codes.exit_code([row], report.interrupted)
-        return show(row, reveal_password=parsed_args.password is None)
+        return show(row, shown, reveal_password=parsed_args.password is None)
 
 
-def now_if_known(api: ComputeAPI, row: ServerOutcome) -> Server | None:
-    """The server as it is now, not waited for; None if Nova won't say.
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """The server as it is after the run, for stock OSC's columns."""
+
+    detail: ServerDetail | None = None
+    image_name: str | None = None
+
+
+def read_back(api: ComputeAPI, row: ServerOutcome) -> Shown:
+    """The server as it is now, and its image's name; empty where Nova or
+    Glance won't say.
 
     The evacuation was sent by then: a failed read must not turn into
     exit 1, which says nothing was evacuated.
     """
-    LOG.debug("not waited for: read %s as it is now", row.before.id)
+    LOG.debug("read %s back as it is now", row.before.id)
     try:
-        return api.get_server(row.before.id)
+        detail = api.show_server(row.before.id)
     except ComputeAPIError as exc:
         LOG.warning(
             "the evacuation of %s was sent, but reading the server back "
@@ -111,11 +129,23 @@ def now_if_known(api: ComputeAPI, row: ServerOutcome) -> Server | None:
             row.before.id,
             exc,
         )
-        return None
+        return Shown()
+    if detail is None:
+        return Shown()
+    image = osc_columns.image_id(detail.body)
+    if image is None:
+        return Shown(detail)
+    try:
+        found = api.images([image]).get(image)
+    except ComputeAPIError as exc:
+        # Stock OSC shows the id alone then, too.
+        LOG.debug("image %s: its name not known: %s", image, exc)
+        found = None
+    return Shown(detail, found.name if found else None)
 
 
 def show(
-    row: ServerOutcome, reveal_password: bool
+    row: ServerOutcome, shown: Shown, reveal_password: bool
 ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     now = row.after or row.before
     fields: list[tuple[str, Any]] = [
@@ -138,5 +168,9 @@ def show(
     if row.admin_pass and reveal_password:
         LOG.debug("showing the password Nova generated")
         fields.append(("Admin Password", row.admin_pass))
+    if shown.detail is not None:
+        fields += osc_columns.stock_fields(
+            shown.detail.body, shown.image_name, [n for n, _ in fields]
+        )
     names, values = zip(*fields, strict=True)
     return names, values

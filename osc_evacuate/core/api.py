@@ -1,13 +1,25 @@
-"""The compute API the core needs, as a Protocol (see nova.py for Nova's)."""
+"""The cloud API the core needs, as a Protocol (see nova.py for Nova's).
+
+Nova's compute API, and the few reads of Glance the plan and the display
+make: one object, since they share OSC's session and every caller needs
+them together.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import Iterable
 from typing import Protocol
 
 from osc_evacuate.core.microversion import Microversion, VersionRange
-from osc_evacuate.core.models import ComputeService, Migration, Server
+from osc_evacuate.core.models import (
+    ComputeService,
+    Image,
+    Migration,
+    Server,
+    ServerDetail,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +52,18 @@ class ComputeAPI(Protocol):
 
     def get_server(self, server_id: str) -> Server | None:
         """The server, or None when there is no such server."""
+        ...
+
+    def show_server(self, server_id: str) -> ServerDetail | None:
+        """The server with every field `openstack server show` reads (at
+        the microversion openstacksdk asks for), or None when there is
+        no such server."""
+        ...
+
+    def images(self, image_ids: Iterable[str]) -> dict[str, Image]:
+        """Glance's images of these ids, by id; one missing is not
+        visible (deleted, or another project's). A request per hundred
+        ids, not one per server."""
         ...
 
     def find_servers(self, name: str) -> list[Server]:

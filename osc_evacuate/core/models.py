@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
+from typing import Any
 
 # Nova evacuates only servers in these vm_states.
 EVACUABLE_VM_STATES = frozenset({"active", "stopped", "error"})
@@ -48,6 +50,25 @@ class Server:
     @property
     def evacuable(self) -> bool:
         return self.vm_state in EVACUABLE_VM_STATES
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerDetail:
+    """A server as Nova shows it: the typed view the core judges, and
+    Nova's whole body, which the commands only display."""
+
+    server: Server
+    body: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Image:
+    """A Glance image: its name, and its fields and custom properties
+    (Glance v2 shows both at the top level), e.g. hw_tpm_version."""
+
+    id: str
+    name: str
+    properties: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""ComputeAPI over Nova's REST API (HTTP itself is transport.py's).
+"""ComputeAPI over Nova's REST API, and Glance's (HTTP is transport.py's).
 
 The request bodies come from rules.py, so each call names its own
 microversion: the evacuate POST the one chosen for the user's options, reads
@@ -11,13 +11,20 @@ import datetime
 import logging
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from osc_evacuate.core.api import EvacuateResponse
+from osc_evacuate.core.clock import NovaClock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
-from osc_evacuate.core.models import ComputeService, Migration, Server
+from osc_evacuate.core.models import (
+    ComputeService,
+    Image,
+    Migration,
+    Server,
+    ServerDetail,
+)
 from osc_evacuate.core.transport import Transport
 
 if TYPE_CHECKING:
@@ -29,6 +36,12 @@ LOG = logging.getLogger(__name__)
 # newer is needed for reading.
 READ_VERSION = mv("2.80")
 MIGRATIONS_PAGED = mv("2.59")
+# What openstacksdk asks for, so what OSC's `server show` and `server
+# evacuate` display; read for one server only (from 2.96 each server shown
+# costs Nova a request spec lookup, too dear for the polls).
+DISPLAY_VERSION = mv("2.100")
+# Image ids per Glance list request (id=in:a,b,...): the URL stays short.
+IMAGES_PER_REQUEST = 100
 _UUID = re.compile(r"^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$", re.I)
 
 
@@ -40,6 +53,7 @@ class NovaComputeAPI:
         interface: str | None = None,
         endpoint_override: str | None = None,
         timeout: float | None = None,
+        image_endpoint_override: str | None = None,
     ) -> None:
         """timeout: seconds to wait for each answer (None: the session's,
         else transport.DEFAULT_TIMEOUT)."""
@@ -48,6 +62,15 @@ class NovaComputeAPI:
             region_name=region_name,
             interface=interface,
             endpoint_override=endpoint_override,
+            timeout=timeout,
+            nova_clock=NovaClock(),
+        )
+        self._glance = Transport(
+            session,
+            service_type="image",
+            region_name=region_name,
+            interface=interface,
+            endpoint_override=image_endpoint_override,
             timeout=timeout,
         )
         LOG.debug("each request waits %.0f s at most", self._http.timeout)
@@ -77,7 +100,8 @@ class NovaComputeAPI:
         return self._range
 
     def nova_now(self) -> datetime.datetime | None:
-        return self._http.nova_clock.now()
+        clock = self._http.nova_clock
+        return clock.now() if clock else None
 
     def compute_services(
         self, host: str | None = None
@@ -99,6 +123,34 @@ class NovaComputeAPI:
                 return None
             raise
         return _server(body["server"])
+
+    def show_server(self, server_id: str) -> ServerDetail | None:
+        version = min(DISPLAY_VERSION, self.version_range().maximum)
+        try:
+            body = self._http.get(
+                f"/servers/{urllib.parse.quote(server_id)}", version
+            )
+        except ComputeAPIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        raw = body["server"]
+        return ServerDetail(_server(raw), raw)
+
+    def images(self, image_ids: Iterable[str]) -> dict[str, Image]:
+        wanted = sorted(set(image_ids))
+        found: dict[str, Image] = {}
+        for start in range(0, len(wanted), IMAGES_PER_REQUEST):
+            chunk = wanted[start : start + IMAGES_PER_REQUEST]
+            query: dict[str, object] = {
+                "id": "in:" + ",".join(chunk),
+                "limit": len(chunk),
+            }
+            body = self._glance.get("/v2/images", None, **query)
+            for raw in body.get("images") or []:
+                found[raw["id"]] = _image(raw)
+        LOG.debug("images: %d asked, %d found", len(wanted), len(found))
+        return found
 
     def find_servers(self, name: str) -> list[Server]:
         if _UUID.match(name):
@@ -225,6 +277,10 @@ def _service(raw: dict[str, Any]) -> ComputeService:
         zone=raw.get("zone"),
         updated_at=raw.get("updated_at"),
     )
+
+
+def _image(raw: dict[str, Any]) -> Image:
+    return Image(id=raw["id"], name=raw.get("name") or "", properties=raw)
 
 
 def _migration(raw: dict[str, Any]) -> Migration:

@@ -1,15 +1,17 @@
-"""HTTP to Nova's compute API on OpenStackClient's keystoneauth session.
+"""HTTP to OpenStack's APIs on OpenStackClient's keystoneauth session: Nova's
+compute API, and the reads of Glance and Placement that the plan makes.
 
 What each library does for us, and why:
 
-- keystoneauth1, through an Adapter for service type "compute" on OSC's
-  session: the token and its renewal, the endpoint (from the catalog by
-  region and interface, or the user's endpoint override), TLS, JSON
-  encoding, and the microversion headers. It sends whatever microversion
-  it is given, as ``OpenStack-API-Version: compute 2.N`` and the legacy
-  ``X-OpenStack-Nova-API-Version: 2.N``, with no ceiling of its own, so a
-  newer Nova needs nothing newer from us. At ``--debug`` it logs every
-  request and answer in full, bodies included.
+- keystoneauth1, through an Adapter for the service type ("compute",
+  "image", "placement") on OSC's session: the token and its renewal, the
+  endpoint (from the catalog by region and interface, or the user's
+  endpoint override), TLS, JSON encoding, and the microversion headers. It
+  sends whatever microversion it is given, as ``OpenStack-API-Version:
+  compute 2.N`` (for Nova also the legacy ``X-OpenStack-Nova-API-Version:
+  2.N``), with no ceiling of its own, so a newer Nova needs nothing newer
+  from us. At ``--debug`` it logs every request and answer in full, bodies
+  included.
 - python-novaclient: not used. It refuses microversions past its own newest
   (2.96) and takes no new ones; all it still did for us was set the same
   headers and read Nova's error body, which ``_error_message`` does here.
@@ -24,8 +26,9 @@ keystoneauth itself raises (a lost connection, a failed re-authentication,
 an endpoint missing from the catalog) becomes a ComputeAPIError too, so
 that no error of the transport escapes the core's handling.
 
-Nova's clock: the Date header of every answer sets a NovaClock, the only
-source of "now" for what Nova records (see clock.py).
+Nova's clock: the Date header of every answer of Nova's sets a NovaClock,
+the only source of "now" for what Nova records (see clock.py). Other
+services' answers do not: their hosts' clocks are not Nova's.
 
 Passwords: keystoneauth would print an evacuate body's ``adminPass``, and
 Nova's answer to one (a generated password, before 2.14). Such requests are
@@ -73,19 +76,24 @@ class Answer:
 
 
 class Transport:
-    """Requests to Nova, each at the microversion its caller names."""
+    """Requests to one service, each at the microversion its caller names
+    (None: the service has none, as Glance)."""
 
     def __init__(
         self,
         session: ks_session.Session,
+        service_type: str = "compute",
         region_name: str | None = None,
         interface: str | None = None,
         endpoint_override: str | None = None,
         timeout: float | None = None,
+        nova_clock: NovaClock | None = None,
     ) -> None:
+        """nova_clock: set by the Date of every answer (Nova's only)."""
+        self.service_type = service_type
         self._adapter = ks_adapter.Adapter(
             session,
-            service_type="compute",
+            service_type=service_type,
             region_name=region_name,
             interface=interface or "public",
             endpoint_override=endpoint_override,
@@ -94,13 +102,13 @@ class Transport:
         if timeout is None:
             timeout = session.timeout
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-        self.nova_clock = NovaClock()
+        self.nova_clock = nova_clock
 
     def request(
         self,
         method: str,
         path: str,
-        version: Microversion,
+        version: Microversion | None,
         body: object = None,
         query: Mapping[str, object] | None = None,
         quiet: bool = False,
@@ -124,7 +132,7 @@ class Transport:
             resp = self._adapter.request(
                 path,
                 method,
-                microversion=str(version),
+                microversion=None if version is None else str(version),
                 raise_exc=False,
                 log=not quiet,
                 **kwargs,
@@ -135,7 +143,8 @@ class Transport:
             raise ComputeAPIError(_scrub(message, body)) from exc
         except ks_exc.ClientException as exc:
             raise _not_sent(method, path, exc, sent, body) from exc
-        self.nova_clock.observe(resp.headers.get("Date"))
+        if self.nova_clock is not None:
+            self.nova_clock.observe(resp.headers.get("Date"))
         answer = Answer(
             status=resp.status_code,
             body=_decode(resp),
@@ -151,7 +160,7 @@ class Transport:
         return answer
 
     def get(
-        self, path: str, version: Microversion, **query: object
+        self, path: str, version: Microversion | None, **query: object
     ) -> dict[str, Any]:
         body = self.request("GET", path, version, query=query).body
         return body if isinstance(body, dict) else {}
@@ -256,10 +265,10 @@ def _error_message(body: object) -> str | None:
 
 
 def _summary(
-    method: str, path: str, version: Microversion, body: object
+    method: str, path: str, version: Microversion | None, body: object
 ) -> str:
     """What was sent, fit for the debug log: passwords masked."""
-    text = f"{method} {path} at {version}"
+    text = f"{method} {path}" + (f" at {version}" if version else "")
     if body is not None:
         text += " " + json.dumps(_masked(body), sort_keys=True)
     return text

@@ -390,6 +390,20 @@ def test_an_api_slower_than_the_wait_allows(
     # The wait, plus at most the poll request already on its way.
     assert elapsed < 3 + 4 + 10
 
+    # Nova catches up; a rerun after the timeout waits for the same
+    # evacuations, sends nothing, and proves every one.
+    sandbox.reset_faults()
+    sandbox.reset_requests()
+    proc = run_openstack(
+        "host", "evacuate", fresh_host, "--wait", "120", "-f", "json"
+    )
+    rows = check(proc, 0, nova, one_each(servers))
+    assert {(r["Action"], r["Result"]) for r in rows} <= {
+        ("resumed", "verified"),
+        ("none", "already evacuated"),
+    }
+    assert evacuate_posts(sandbox) == []
+
 
 # -- Server states --
 

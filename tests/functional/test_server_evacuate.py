@@ -264,3 +264,52 @@ def test_a_failed_read_after_the_request_is_not_reported_as_nothing_sent(
     sandbox.reset_faults()
     nova.wait_for_migration(server["id"], "done")
     assert len(nova.migrations(instance_uuid=server["id"])) == 1
+
+
+# Stock OSC's columns whose value may move after the evacuation's read.
+_MOVING = {"updated", "OS-EXT-SRV-ATTR:user_data", "progress"}
+
+
+def test_a_script_for_stock_osc_reads_the_same_columns(
+    sandbox: Sandbox,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+    openstack_json: OpenstackJson,
+) -> None:
+    """Every column stock OSC's `server evacuate` prints (its `server
+    show` prints the same, from the same function) is still there for
+    -c and -f json, with the server as it is after the evacuation."""
+    (server,) = boot_servers(1, host=fresh_host)
+    crash(sandbox, fresh_host)
+    stock = openstack_json("server", "show", server["id"])  # stock OSC
+
+    shown = openstack_json("server", "evacuate", server["id"], "--wait")
+
+    after = openstack_json("server", "show", server["id"])
+    ours = {name.lower().replace(" ", "_") for name in shown}
+    assert [c for c in stock if c.lower() not in ours] == []
+    assert shown["OS-EXT-SRV-ATTR:host"] == after[HOST] != fresh_host
+    same = [c for c in after if c in shown and c not in _MOVING]
+    assert len(same) > 30
+    for column in same:
+        if column != "flavor":  # ours is Nova's dict, not openstacksdk's
+            assert shown[column] == after[column], column
+    assert shown["flavor"]["original_name"] == after["flavor"]["name"]
+
+    # As a script reads it: -c with stock names, including OSC's "id".
+    proc = run_openstack(
+        "server",
+        "evacuate",
+        server["id"],
+        "-c",
+        "id",
+        "-c",
+        "OS-EXT-SRV-ATTR:host",
+        "-c",
+        "status",
+        "-f",
+        "value",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [server["id"], "ACTIVE", after[HOST]]

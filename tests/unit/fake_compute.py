@@ -13,12 +13,20 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
 from osc_evacuate.core.api import EvacuateResponse
 from osc_evacuate.core.clock import parse_nova_time
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
-from osc_evacuate.core.models import ComputeService, Migration, Server
+from osc_evacuate.core.models import (
+    ComputeService,
+    Image,
+    Migration,
+    Server,
+    ServerDetail,
+)
 
 # What an evacuation goes through, one step per poll of the migrations; the
 # server's host moves one step after the record reads done (the worst case).
@@ -68,6 +76,24 @@ class Flight:
     stall_at: str | None = None
 
 
+def body(found: Server) -> dict[str, Any]:
+    """The server as Nova's GET /servers/{id} shows it (what a fake
+    knows of it)."""
+    return {
+        "id": found.id,
+        "name": found.name,
+        "tenant_id": found.project_id,
+        "status": found.status,
+        "OS-EXT-STS:vm_state": found.vm_state,
+        "OS-EXT-STS:task_state": found.task_state,
+        "OS-EXT-SRV-ATTR:host": found.host,
+        "updated": found.updated,
+        "image": {"id": "img-1"},
+        "metadata": {},
+        "addresses": {},
+    }
+
+
 def stamp(value: datetime.datetime) -> str:
     """As Nova writes its timestamps."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -112,6 +138,7 @@ class FakeCompute:
         self.destination = "c2"  # where the scheduler sends them
         self.land_as: dict[str, str] = {}  # server id: status it lands in
         self.stops_failing = 0  # stops that the host fails to carry out
+        self.glance: dict[str, Image] = {}  # what images() finds
         self._failed_stops: set[str] = set()
 
     def version_range(self) -> VersionRange:
@@ -165,6 +192,15 @@ class FakeCompute:
     def get_server(self, server_id: str) -> Server | None:
         self.calls["get_server"] += 1
         return self.servers.get(server_id)
+
+    def show_server(self, server_id: str) -> ServerDetail | None:
+        self.calls["show_server"] += 1
+        found = self.servers.get(server_id)
+        return None if found is None else ServerDetail(found, body(found))
+
+    def images(self, image_ids: Iterable[str]) -> dict[str, Image]:
+        self.calls["images"] += 1
+        return {i: self.glance[i] for i in set(image_ids) if i in self.glance}
 
     def find_servers(self, name: str) -> list[Server]:
         return [s for s in self.servers.values() if name in (s.id, s.name)]

@@ -507,3 +507,37 @@ def test_a_server_that_never_launched_is_told_apart() -> None:
     api = NovaComputeAPI(session)
     seen = {s.id: s.launched for s in api.servers_on_host("c1")}
     assert seen == {"ran": True, "never": False, "unsaid": True}
+
+
+def test_the_server_is_shown_at_openstacksdk_s_version() -> None:
+    body = {"server": {"id": "a", "tenant_id": "p", "locked": False}}
+    session = FakeSession(version_doc("2.104"), (200, body))
+    detail = NovaComputeAPI(session).show_server("a")
+    assert detail is not None
+    assert detail.server.project_id == "p"
+    assert detail.body["locked"] is False
+    assert nova_reads(session.sent[1]) == "2.100"
+
+    old = FakeSession(version_doc("2.60"), (404, {"itemNotFound": {}}))
+    assert NovaComputeAPI(old).show_server("a") is None
+    assert nova_reads(old.sent[1]) == "2.60"
+
+
+def test_images_are_read_a_hundred_ids_a_request_from_glance() -> None:
+    ids = [f"i{n:03d}" for n in range(150)]
+    session = FakeSession(
+        (200, {"images": [{"id": "i000", "name": "cirros"}]}),
+        (200, {"images": []}),
+    )
+    session.date = "Tue, 01 Dec 2026 07:00:00 GMT"
+    api = NovaComputeAPI(session, image_endpoint_override="http://glance")
+    found = api.images([*ids, "i000"])
+    assert list(found) == ["i000"]
+    assert found["i000"].name == "cirros"
+    first, second = session.sent
+    assert first.url.startswith("http://glance/v2/images?")
+    assert first.query["id"] == ["in:" + ",".join(ids[:100])]
+    assert second.query["id"] == ["in:" + ",".join(ids[100:])]
+    # Glance has no microversion, and its Date is not Nova's clock.
+    assert "OpenStack-API-Version" not in first.headers
+    assert api.nova_now() is None

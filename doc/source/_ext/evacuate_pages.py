@@ -28,7 +28,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from osc_evacuate.commands import exit_codes, host, server
+from osc_evacuate.commands import exit_codes, host, osc_columns, server
 from osc_evacuate.core import evacuation, outcome, rules, verdict
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
@@ -392,8 +392,27 @@ def server_fields() -> tuple[str, ...]:
         result=outcome.Result.SUBMITTED,
         admin_pass="generated",
     )
-    names, _ = server.show(row, reveal_password=True)
+    names, _ = server.show(row, server.Shown(), reveal_password=True)
     return tuple(names)
+
+
+class StockColumns(GeneratedTable):
+    """Stock OSC's columns that server evacuate shows after its own."""
+
+    def lines(self) -> list[str]:
+        ours = server_fields()
+        shown = osc_columns.stock_fields({}, None, ours)
+        optional = ", ".join(f"``{c}``" for c in osc_columns.OPTIONAL_COLUMNS)
+        taken = [
+            c for c in osc_columns.STOCK_COLUMNS if c not in dict(shown)
+        ]
+        return [
+            ", ".join(f"``{name}``" for name, _ in shown)
+            + f"; and {optional} when Nova sends them. Stock OSC's "
+            + ", ".join(f"``{c}``" for c in taken)
+            + " are ours of the same name: cliff's ``-c`` takes "
+            "``-c id`` for ``ID``."
+        ]
 
 
 COMMAND_GROUP = "openstack.evacuate.v1"
@@ -525,6 +544,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         ("evacuate-exit-codes", ExitCodes),
         ("evacuate-power-states", PowerStates),
         ("evacuate-columns", Columns),
+        ("evacuate-stock-columns", StockColumns),
         ("evacuate-actions", Actions),
         ("evacuate-results", Results),
         ("evacuate-wait-rules", WaitRules),
