@@ -403,9 +403,7 @@ class StockColumns(GeneratedTable):
         ours = server_fields()
         shown = osc_columns.stock_fields({}, None, ours)
         optional = ", ".join(f"``{c}``" for c in osc_columns.OPTIONAL_COLUMNS)
-        taken = [
-            c for c in osc_columns.STOCK_COLUMNS if c not in dict(shown)
-        ]
+        taken = [c for c in osc_columns.STOCK_COLUMNS if c not in dict(shown)]
         return [
             ", ".join(f"``{name}``" for name, _ in shown)
             + f"; and {optional} when Nova sends them. Stock OSC's "
