@@ -33,19 +33,22 @@ API_VERSIONS = ("1",)
 
 
 def make_client(instance: Any) -> NovaComputeAPI:
-    """The compute API (and the image reads) on OSC's keystoneauth
-    session, at the endpoints the user's configuration overrides."""
+    """The compute API (and the image and placement reads) on OSC's
+    keystoneauth session, at the endpoints the configuration overrides."""
     from osc_evacuate.core.nova import NovaComputeAPI
 
     config = instance.get_configuration()
     override = config.get("compute_endpoint_override")
     image = config.get("image_endpoint_override")
+    placement = config.get("placement_endpoint_override")
     LOG.debug(
-        "Compute API: region %s, interface %s, endpoint %s; images %s",
+        "Compute API: region %s, interface %s, endpoint %s; images %s; "
+        "placement %s",
         instance.region_name,
         instance.interface,
         override or "from the catalog",
         image or "from the catalog",
+        placement or "from the catalog",
     )
     return NovaComputeAPI(
         session=instance.session,
@@ -53,6 +56,7 @@ def make_client(instance: Any) -> NovaComputeAPI:
         interface=instance.interface,
         endpoint_override=override,
         image_endpoint_override=image,
+        placement_endpoint_override=placement,
     )
 
 

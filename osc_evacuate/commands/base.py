@@ -10,37 +10,56 @@ A run, as cliff drives it:
    bare --wait), with the exit codes as its epilog.
 2. run: take_action evacuates through evacuate() below and sets
    exit_code from the rows; cliff prints the rows and run returns it.
-3. evacuate() turns the options and the pin into the core's Request, and
-   the core's errors into OSC's CommandError: one line on stderr, exit 1,
-   and nothing was sent.
+3. evacuate() turns the options and the pin into the core's Request, has
+   the core plan the run, and then: with --dry-run, returns the plan;
+   else asks for what needs confirming (--force-down) and has the core
+   carry the plan out. The core's errors become OSC's CommandError: one
+   line on stderr, exit 1, and nothing was sent.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from cliff import command as cliff_command
 from osc_lib import clientmanager, exceptions, shell
 from osc_lib.command import command
 
-from osc_evacuate.commands import options, pin
-from osc_evacuate.commands.exit_codes import EXIT_CODES_HELP, EXIT_OK
+from osc_evacuate.commands import confirm, options, pin
+from osc_evacuate.commands.exit_codes import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    EXIT_REFUSED,
+)
 from osc_evacuate.commands.parser import EvacuateParser
 from osc_evacuate.commands.progress import ProgressLine
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.capacity import Fit
 from osc_evacuate.core.clock import Clock
-from osc_evacuate.core.errors import EvacuateError
+from osc_evacuate.core.errors import EvacuateError, UsageError
 from osc_evacuate.core.submit import DEFAULT_MAX_PARALLEL
 
 LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Job = Callable[[ComputeAPI, evacuation.Request, ProgressLine], T]
+PlanJob = Callable[[ComputeAPI, evacuation.Request], evacuation.Plan]
+AfterJob = Callable[[ComputeAPI, evacuation.Report], T]
+
+
+@dataclasses.dataclass(frozen=True)
+class Ran(Generic[T]):
+    """What a run did: its plan; the report (None for a dry run); and
+    what the command read afterwards (server evacuate: the server)."""
+
+    plan: evacuation.Plan
+    report: evacuation.Report | None = None
+    after: T | None = None
 
 
 class ClientManager(clientmanager.ClientManager):
@@ -77,31 +96,93 @@ class EvacuateCommand(command.Command):
         self,
         parsed_args: argparse.Namespace,
         destination: str | None,
-        job: Job[T],
-    ) -> T:
-        """Build the request from the shared options and run job on it,
-        turning the core's errors into OSC's one-line CommandError."""
+        plan: PlanJob,
+        after: AfterJob[T],
+    ) -> Ran[T]:
+        """Plan from the shared options; then print the plan (--dry-run),
+        or confirm and carry it out, and run after on the report. The
+        core's errors become OSC's one-line CommandError."""
         api = self.app.client_manager.evacuate
         progress = ProgressLine(self.app.stderr)
         try:
-            request = evacuation.Request(
-                options=options.evacuate_options(parsed_args, destination),
-                pinned=pin.pinned_version(
-                    self.app.client_manager.get_configuration(), api
-                ),
-                wait=options.wait_policy(parsed_args),
-                # Only host evacuate has --max-parallel.
-                max_parallel=getattr(
-                    parsed_args, "max_parallel", DEFAULT_MAX_PARALLEL
-                ),
+            request = self._request(parsed_args, destination, api)
+            planned = plan(api, request)
+            if parsed_args.dry_run:
+                self._refused_in_dry_run(planned.refusal(request))
+                return Ran(planned)
+            _warn_about_capacity(planned)
+            if planned.service_changes:
+                assert planned.source_host is not None  # a host's service
+                confirm.force_down(
+                    planned.source_host,
+                    request.disabled_reason,
+                    self.app.stdin,
+                    self.app.stderr,
+                    getattr(parsed_args, "yes", False),
+                )
+            report = evacuation.carry_out(
+                api, planned, request, self.clock, progress
             )
-            LOG.debug("at most %d requests in flight", request.max_parallel)
-            return job(api, request, progress)
+            return Ran(planned, report, after(api, report))
         except EvacuateError as exc:
             LOG.debug("stopped: %s: %s", type(exc).__name__, exc)
             raise exceptions.CommandError(str(exc)) from exc
         finally:
             progress.close()
+
+    def _request(
+        self,
+        parsed_args: argparse.Namespace,
+        destination: str | None,
+        api: ComputeAPI,
+    ) -> evacuation.Request:
+        force_down = getattr(parsed_args, "force_down", False)
+        reason = getattr(parsed_args, "disable_reason", None)
+        if reason is not None and not force_down:
+            raise UsageError("--disable-reason needs --force-down")
+        request = evacuation.Request(
+            options=options.evacuate_options(parsed_args, destination),
+            pinned=pin.pinned_version(
+                self.app.client_manager.get_configuration(), api
+            ),
+            wait=options.wait_policy(parsed_args),
+            # Only host evacuate has --max-parallel and --force-down.
+            max_parallel=getattr(
+                parsed_args, "max_parallel", DEFAULT_MAX_PARALLEL
+            ),
+            ignore_capacity=parsed_args.ignore_capacity,
+            force_down=force_down,
+            disabled_reason=reason,
+        )
+        LOG.debug(
+            "at most %d requests in flight; dry run %s; capacity %s",
+            request.max_parallel,
+            parsed_args.dry_run,
+            "ignored" if request.ignore_capacity else "checked",
+        )
+        return request
+
+    def _refused_in_dry_run(self, why: str | None) -> None:
+        """A dry run prints its plan even when a run would refuse; it says
+        why on stderr, and exits 1 as the run would."""
+        if why is None:
+            return
+        self.app.stderr.write(f"A run would refuse: {why}\n")
+        self.exit_code = EXIT_REFUSED
+
+
+def _warn_about_capacity(plan: evacuation.Plan) -> None:
+    """What the operator should know before the requests go: servers that
+    fit only by filling hosts, or a capacity that could not be judged."""
+    tight = sum(r.fit is Fit.TIGHT for r in plan.rows)
+    if tight:
+        LOG.warning(
+            "%d servers fit only by filling hosts to their last 10%%",
+            tight,
+        )
+    check = plan.capacity
+    if check.source is None and check is not evacuation.NOT_NEEDED:
+        LOG.warning("capacity not checked: %s", check.why_not)
 
 
 class _OwnParser(cliff_command.Command):

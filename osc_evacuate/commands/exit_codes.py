@@ -16,6 +16,9 @@ from osc_evacuate.core.outcome import Result, ServerOutcome
 LOG = logging.getLogger(__name__)
 
 EXIT_OK = 0
+# OSC's own code for a CommandError; a dry run gives it when a run would
+# refuse before sending anything.
+EXIT_REFUSED = 1
 EXIT_BAD_COMMAND_LINE = 2
 EXIT_FAILED = 3
 EXIT_TIMED_OUT = 4
@@ -26,9 +29,11 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\
 exit codes:
   0  every server was evacuated (verified, with --wait), or nothing needed
-     doing; servers Nova cannot evacuate are reported as skipped
+     doing; servers Nova cannot evacuate are reported as skipped; with
+     --dry-run, a run would go ahead
   1  an error before any evacuation request (bad option, unknown name,
-     host still up): nothing was evacuated
+     host still up, no room for some servers): nothing was evacuated;
+     with --dry-run, the plan is printed and a run would refuse
   2  the command line could not be parsed: nothing was evacuated
   3  one or more servers were refused, failed to evacuate or are stuck
   4  --wait timed out before every evacuation was proven (none failed)

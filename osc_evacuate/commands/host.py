@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from osc_evacuate.commands import base, exit_codes, options
+from osc_evacuate.commands import base, exit_codes, options, plan_view
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.outcome import ServerOutcome
 
@@ -59,23 +59,29 @@ class EvacuateHost(base.Lister):
         options.add_shared_storage(parser)
         options.add_wait_options(parser)
         options.add_max_parallel(parser)
+        options.add_plan_options(parser)
+        options.add_force_down_options(parser)
         return parser
 
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
         LOG.debug("evacuate every server of host %s", parsed_args.host)
-        report = self.evacuate(
+        ran: base.Ran[None] = self.evacuate(
             parsed_args,
             parsed_args.target_host,
-            lambda api, request, progress: evacuation.evacuate_host(
-                api,
-                parsed_args.host,
-                request,
-                clock=self.clock,
-                on_progress=progress,
+            lambda api, request: evacuation.plan_host(
+                api, parsed_args.host, request, self.clock
             ),
+            lambda api, report: None,
         )
+        if ran.report is None:
+            plan = ran.plan
+            return COLUMNS + plan_view.PLAN_COLUMNS, [
+                planned_row(r) + plan_view.plan_values(plan, r)
+                for r in plan.rows
+            ]
+        report = ran.report
         self.exit_code = exit_codes.exit_code(report.rows, report.interrupted)
         return COLUMNS, [row_of(r) for r in report.rows]
 
@@ -94,3 +100,11 @@ def row_of(row: ServerOutcome) -> tuple[Any, ...]:
         row.error,
         row.seconds,
     )
+
+
+def planned_row(row: ServerOutcome) -> tuple[Any, ...]:
+    """A row of the plan in a run's columns: what a run would do."""
+    values = list(row_of(row))
+    values[COLUMNS.index("Action")] = plan_view.action(row)
+    values[COLUMNS.index("Result")] = plan_view.result(row)
+    return tuple(values)

@@ -198,3 +198,68 @@ def wait_policy(parsed_args: argparse.Namespace) -> WaitPolicy | None:
         policy.retries,
     )
     return policy
+
+
+def add_plan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help=(
+            "Send nothing that changes anything: print the plan, one row "
+            "per server, with what would be done and why, what evacuating "
+            "it puts at risk, whether it fits on the hosts that can take "
+            "it, the microversion, the state it would end in and the "
+            "target. Exits 1 when a run would refuse to send anything"
+        ),
+    )
+    parser.add_argument(
+        "--ignore-capacity",
+        action="store_true",
+        help=(
+            "Evacuate even when the capacity check finds no room for some "
+            "servers on the hosts that can take them (Nova then fails "
+            "those with NoValidHost)"
+        ),
+    )
+
+
+# Nova keeps a disabled reason in a 255-character column.
+MAX_REASON = 255
+
+
+def reason(text: str) -> str:
+    """--disable-reason: one line Nova can keep."""
+    if not text.strip() or len(text) > MAX_REASON or "\n" in text:
+        raise argparse.ArgumentTypeError(
+            f"expected one line of 1 to {MAX_REASON} characters"
+        )
+    return text
+
+
+def add_force_down_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force-down",
+        action="store_true",
+        help=(
+            "The host is fenced (powered off): mark its nova-compute "
+            "forced down before evacuating, so that Nova evacuates at "
+            "once instead of after its heartbeat times out (supported by "
+            "--os-compute-api-version 2.11 or above). Asks for "
+            "confirmation on a terminal; scripts pass --yes"
+        ),
+    )
+    parser.add_argument(
+        "--disable-reason",
+        metavar="<reason>",
+        type=reason,
+        default=None,
+        help=(
+            "With --force-down, also disable the host's nova-compute with "
+            "this reason, so that the scheduler never picks it again"
+        ),
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="Do not ask for confirmation of --force-down",
+    )

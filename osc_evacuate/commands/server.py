@@ -12,8 +12,13 @@ import dataclasses
 import logging
 from typing import Any
 
-from osc_evacuate.commands import base, exit_codes, options, osc_columns
-from osc_evacuate.commands.progress import ProgressLine
+from osc_evacuate.commands import (
+    base,
+    exit_codes,
+    options,
+    osc_columns,
+    plan_view,
+)
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
@@ -72,36 +77,35 @@ class EvacuateServer(base.ShowOne):
         options.add_shared_storage(secret)
         options.add_force(parser, "--host")
         options.add_wait_options(parser)
+        options.add_plan_options(parser)
         return parser
 
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        def job(
-            api: ComputeAPI,
-            request: evacuation.Request,
-            progress: ProgressLine,
-        ) -> tuple[evacuation.Report, Shown]:
-            report = evacuation.evacuate_server(
-                api,
-                parsed_args.server,
-                request,
-                clock=self.clock,
-                on_progress=progress,
-            )
+        def after(api: ComputeAPI, report: evacuation.Report) -> Shown:
             row = report.rows[0]
-            shown = Shown()
-            if not report.interrupted:
-                shown = read_back(api, row)
-                if row.after is None and shown.detail is not None:
-                    row.after = shown.detail.server
-            return report, shown
+            if report.interrupted:
+                return Shown()
+            shown = read_back(api, row)
+            if row.after is None and shown.detail is not None:
+                row.after = shown.detail.server
+            return shown
 
         LOG.debug("evacuate server %s", parsed_args.server)
-        report, shown = self.evacuate(parsed_args, parsed_args.host, job)
-        row = report.rows[0]
-        self.exit_code = exit_codes.exit_code([row], report.interrupted)
-        return show(row, shown, reveal_password=parsed_args.password is None)
+        ran = self.evacuate(
+            parsed_args,
+            parsed_args.host,
+            lambda api, request: evacuation.plan_server(
+                api, parsed_args.server, request, self.clock
+            ),
+            after,
+        )
+        if ran.report is None:
+            return show_plan(ran.plan)
+        row = ran.report.rows[0]
+        self.exit_code = exit_codes.exit_code([row], ran.report.interrupted)
+        return show(row, ran.after or Shown(), parsed_args.password is None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +146,21 @@ def read_back(api: ComputeAPI, row: ServerOutcome) -> Shown:
         LOG.debug("image %s: its name not known: %s", image, exc)
         found = None
     return Shown(detail, found.name if found else None)
+
+
+def show_plan(
+    plan: evacuation.Plan,
+) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The plan for the server: a run's fields, as a run would leave them,
+    then the plan's own."""
+    (row,) = plan.rows
+    names, values = show(row, Shown(), reveal_password=False)
+    shown = dict(zip(names, values, strict=True))
+    shown.update(Action=plan_view.action(row), Result=plan_view.result(row))
+    return (
+        (*shown, *plan_view.PLAN_COLUMNS),
+        (*shown.values(), *plan_view.plan_values(plan, row)),
+    )
 
 
 def show(

@@ -1,25 +1,29 @@
 """The cloud API the core needs, as a Protocol (see nova.py for Nova's).
 
-Nova's compute API, and the few reads of Glance the plan and the display
-make: one object, since they share OSC's session and every caller needs
-them together.
+Nova's compute API, and the few reads of Glance and Placement the plan and
+the display make: one object, since they share OSC's session and every
+caller needs them together.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from osc_evacuate.core.microversion import Microversion, VersionRange
 from osc_evacuate.core.models import (
     ComputeService,
+    Flavor,
+    Hypervisor,
     Image,
     Migration,
+    Room,
     Server,
     ServerDetail,
 )
+from osc_evacuate.core.rules import ServiceRequest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,3 +92,28 @@ class ComputeAPI(Protocol):
         ...
 
     def stop_server(self, server_id: str) -> None: ...
+
+    def update_service(
+        self, version: Microversion, request: ServiceRequest
+    ) -> None:
+        """Change a compute service (force it down, disable it...), with
+        the request rules.service_requests builds for version."""
+        ...
+
+    def flavors(self, flavor_ids: Iterable[str]) -> dict[str, Flavor]:
+        """The flavors of these ids, with their extra specs: for clouds
+        older than 2.47, whose servers name their flavor only. A request
+        or two per distinct flavor, never per server."""
+        ...
+
+    def hypervisors(self) -> list[Hypervisor]:
+        """Every compute node, with its own usage figures where Nova still
+        gives them (up to 2.87)."""
+        ...
+
+    def rooms(self, smallest: Mapping[str, int]) -> dict[str, Room] | None:
+        """Placement's free room of every resource provider that can take
+        at least the smallest demand (resource class: amount), by
+        provider name; a constant number of requests. None when
+        Placement cannot be read (no endpoint, not allowed)."""
+        ...

@@ -1,4 +1,13 @@
-"""The two jobs: evacuate a failed host, or one server."""
+"""The two jobs: evacuate a failed host, or one server.
+
+Each is a plan, then its carrying out. The plan (plan_host, plan_server)
+reads and sends nothing that changes anything: the servers and what to do
+with each, what each puts at risk, whether they fit where they can go, and
+what is to be done to the host's compute service first (--force-down). A
+dry run shows it; the commands confirm what needs confirming; carry_out
+then refuses what does not fit, forces the service down, submits and
+waits.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,9 @@ import difflib
 import logging
 from collections.abc import Callable, Sequence
 
+from osc_evacuate.core import capacity, risk, rules
 from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.capacity import Fit
 from osc_evacuate.core.clock import (
     Clock,
     SystemClock,
@@ -25,10 +36,18 @@ from osc_evacuate.core.microversion import Microversion, mv
 from osc_evacuate.core.models import (
     ComputeService,
     EvacuateOptions,
+    Flavor,
+    Hypervisor,
+    Image,
     Server,
     TargetState,
 )
-from osc_evacuate.core.outcome import ServerOutcome, mark_interrupted
+from osc_evacuate.core.outcome import (
+    Action,
+    Result,
+    ServerOutcome,
+    mark_interrupted,
+)
 from osc_evacuate.core.plan import (
     already_evacuated_row,
     evacuated_off,
@@ -36,6 +55,7 @@ from osc_evacuate.core.plan import (
     plan_servers,
     refusal,
 )
+from osc_evacuate.core.retry import RetryPolicy, retrying
 from osc_evacuate.core.rules import choose_microversion, evacuate_body
 from osc_evacuate.core.submit import (
     DEFAULT_MAX_PARALLEL,
@@ -52,6 +72,7 @@ LOG = logging.getLogger(__name__)
 # not servers: a poll returns only what changed in its window.
 CLOCK_SKEW = datetime.timedelta(minutes=1)
 STOPS_ITSELF = mv("2.95")
+IRONIC = "ironic"
 
 ProgressCallback = Callable[[Sequence[ServerOutcome]], None]
 
@@ -62,6 +83,57 @@ class Request:
     pinned: Microversion | None = None
     wait: WaitPolicy | None = None  # None: submit and return
     max_parallel: int = DEFAULT_MAX_PARALLEL
+    # Send them even when the capacity check finds no room for some.
+    ignore_capacity: bool = False
+    # The operator says the host is fenced: mark its nova-compute forced
+    # down first (and disable it, with a reason).
+    force_down: bool = False
+    disabled_reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CapacityCheck:
+    """How the rows' fit was judged: from what, over how many hosts."""
+
+    source: str | None  # "placement", "hypervisor statistics"; None: not
+    hosts: int = 0
+    why_not: str | None = None  # why it was not judged, when not
+
+
+NOT_NEEDED = CapacityCheck(None, why_not="nothing to submit")
+SCHEDULER = "scheduler"
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a run would do, before it does anything."""
+
+    source_host: str | None
+    microversion: Microversion
+    rows: list[ServerOutcome]
+    target: str  # the host asked for, or SCHEDULER
+    capacity: CapacityCheck = NOT_NEEDED
+    # Changes to the source's compute service, sent before any evacuation.
+    service_changes: list[rules.ServiceRequest] = dataclasses.field(
+        default_factory=list
+    )
+    service_version: Microversion | None = None
+
+    @property
+    def no_room(self) -> list[ServerOutcome]:
+        return [r for r in self.rows if r.fit is Fit.NO_ROOM]
+
+    def refusal(self, request: Request) -> str | None:
+        """Why a run of this plan would refuse to send anything."""
+        if not self.no_room or request.ignore_capacity:
+            return None
+        todo = [r for r in self.rows if r.action is Action.SUBMITTED]
+        return (
+            f"{len(self.no_room)} of the {len(todo)} servers to evacuate do "
+            f"not fit on the {self.capacity.hosts} hosts that can take them "
+            f"(by {self.capacity.source}): nothing was sent. Free room "
+            "first, or pass --ignore-capacity to send them anyway"
+        )
 
 
 @dataclasses.dataclass
@@ -80,7 +152,16 @@ def evacuate_host(
     clock: Clock | None = None,
     on_progress: ProgressCallback = lambda rows: None,
 ) -> Report:
-    clock = clock or SystemClock()
+    """Plan, then carry out (no confirmation asked: see the commands)."""
+    return carry_out(
+        api, plan_host(api, host, request, clock), request, clock, on_progress
+    )
+
+
+def plan_host(
+    api: ComputeAPI, host: str, request: Request, clock: Clock | None = None
+) -> Plan:
+    """Every server of the host and what a run would do with it."""
     version = _choose(api, request, "--target-host")
     service = find_compute_service(api, host)
     LOG.debug(
@@ -91,7 +172,10 @@ def evacuate_host(
         service.forced_down,
         service.updated_at,
     )
-    _refuse_if_up(service)
+    _refuse_if_up(service, request.force_down)
+    hypervisors = _hypervisors(api, clock or SystemClock())
+    _refuse_ironic(host, hypervisors)
+    changes = _service_changes(api, service, request)
     _check_target(api, request.options, host)
     on_host = api.servers_on_host(host)
     migrations = api.evacuation_migrations(source_host=host)
@@ -119,8 +203,44 @@ def evacuate_host(
             for uuid, mig in done.items()
             if uuid in changed
         ]
+    plan = Plan(host, version, rows, _target(request))
+    if changes:
+        plan.service_changes = changes
+        plan.service_version = rules.service_version(api.version_range())
+    _assess(api, plan, request, {host}, hypervisors)
+    return plan
+
+
+def carry_out(
+    api: ComputeAPI,
+    plan: Plan,
+    request: Request,
+    clock: Clock | None = None,
+    on_progress: ProgressCallback = lambda rows: None,
+) -> Report:
+    """Refuse what does not fit, change the compute service, then submit
+    and (with --wait) prove."""
+    why = plan.refusal(request)
+    if why is not None:
+        raise Refused(why)
+    for change in plan.service_changes:
+        assert plan.service_version is not None  # set with the changes
+        LOG.debug(
+            "compute service of %s: %s %s %s",
+            plan.source_host,
+            change.method,
+            change.path,
+            change.body,
+        )
+        api.update_service(plan.service_version, change)
     return _run_until_interrupted(
-        api, host, rows, version, request, clock, on_progress
+        api,
+        plan.source_host,
+        plan.rows,
+        plan.microversion,
+        request,
+        clock or SystemClock(),
+        on_progress,
     )
 
 
@@ -131,7 +251,23 @@ def evacuate_server(
     clock: Clock | None = None,
     on_progress: ProgressCallback = lambda rows: None,
 ) -> Report:
-    clock = clock or SystemClock()
+    """Plan, then carry out."""
+    return carry_out(
+        api,
+        plan_server(api, name_or_id, request, clock),
+        request,
+        clock,
+        on_progress,
+    )
+
+
+def plan_server(
+    api: ComputeAPI,
+    name_or_id: str,
+    request: Request,
+    clock: Clock | None = None,
+) -> Plan:
+    """The server, and what a run would do with it."""
     version = _choose(api, request, "--host")
     server = find_server(api, name_or_id)
     target = request.options.target_state
@@ -154,18 +290,213 @@ def evacuate_server(
             row = already_evacuated_row(
                 server, landed, target, request.wait is not None
             )
-            return Report(landed.source_compute, version, [row])
+            return Plan(
+                landed.source_compute, version, [row], _target(request)
+            )
     why = refusal(server)
     if why is not None:
         raise Refused(
             f"server {server.name} ({server.id}) is {server.status}: {why}"
         )
+    hypervisors = _hypervisors(api, clock or SystemClock())
+    if server.host:
+        _refuse_ironic(server.host, hypervisors)
     _check_target(api, request.options, server.host)
     mine = [m for m in migrations if m.source_compute == server.host]
     rows = plan_servers([server], mine, target)
-    return _run_until_interrupted(
-        api, server.host, rows, version, request, clock, on_progress
+    plan = Plan(server.host, version, rows, _target(request))
+    sources = {server.host} if server.host else set()
+    _assess(api, plan, request, sources, hypervisors)
+    (row,) = plan.rows
+    if row.action is Action.SKIPPED:
+        # What Nova would refuse for its flavor or image (a vTPM).
+        raise Refused(
+            f"server {server.name} ({server.id}) is {server.status}: "
+            f"{row.error}"
+        )
+    return plan
+
+
+def _target(request: Request) -> str:
+    return request.options.host or SCHEDULER
+
+
+def _service_changes(
+    api: ComputeAPI, service: ComputeService, request: Request
+) -> list[rules.ServiceRequest]:
+    """What --force-down (and --disable-reason) change on the service."""
+    if not request.force_down:
+        return []
+    version = rules.service_version(api.version_range())
+    forced = None if service.forced_down else True
+    reason = request.disabled_reason
+    changes = rules.service_requests(
+        version,
+        service.id,
+        service.host,
+        forced_down=forced,
+        disabled_reason=reason,
     )
+    LOG.debug(
+        "--force-down: nova-compute on %s is %s; %d changes at %s",
+        service.host,
+        "forced down already" if service.forced_down else service.state,
+        len(changes),
+        version,
+    )
+    return changes
+
+
+def _hypervisors(api: ComputeAPI, clock: Clock) -> list[Hypervisor]:
+    """Every compute node, read once per run: for the ironic check and
+    the capacity check. Transient errors are tried again; the run stops
+    on any other: bare-metal servers must never be sent by mistake."""
+    return retrying(api.hypervisors, clock, RetryPolicy())
+
+
+def _refuse_ironic(host: str, hypervisors: list[Hypervisor]) -> None:
+    ironic = [
+        hv.node for hv in hypervisors if hv.host == host and hv.type == IRONIC
+    ]
+    if ironic:
+        raise Refused(
+            f"nova-compute on {host} drives Ironic bare-metal nodes "
+            f"({len(ironic)}): Nova cannot evacuate bare-metal servers, and "
+            "would fail every one into ERROR. Recover them through Ironic "
+            "(openstack baremetal node ...) instead"
+        )
+
+
+def _assess(
+    api: ComputeAPI,
+    plan: Plan,
+    request: Request,
+    sources: set[str],
+    hypervisors: list[Hypervisor],
+) -> None:
+    """Each row's risk, what Nova would refuse for its flavor or image
+    (skipped), and whether the rows to submit fit where they can go.
+
+    Flavors and images are read grouped by id, never per server."""
+    rows = [r for r in plan.rows if r.action is not Action.NONE]
+    flavors = _flavors(api, [r.before for r in rows])
+    images = _images(api, [r.before for r in rows])
+    for row in rows:
+        server = row.before
+        flavor = server.flavor or flavors.get(server.flavor_id or "")
+        image = images.get(server.image_id or "")
+        refused = row.error if row.action is Action.SKIPPED else None
+        if refused is None and row.action is Action.SUBMITTED:
+            refused = risk.nova_refuses(flavor, image)
+            if refused is not None:
+                LOG.debug("plan %s: skipped, %s", server.id, refused)
+                row.action, row.result = Action.SKIPPED, Result.SKIPPED
+                row.expected_status, row.error = None, refused
+        row.risk = risk.risk(
+            server, flavor, refused, request.options.shared_storage
+        )
+    plan.capacity = _capacity(
+        api, plan, request, sources, flavors, hypervisors
+    )
+
+
+def _flavors(api: ComputeAPI, servers: list[Server]) -> dict[str, Flavor]:
+    """Flavors Nova did not embed (before 2.47), by id."""
+    wanted = {s.flavor_id for s in servers if s.flavor is None and s.flavor_id}
+    if not wanted:
+        return {}
+    try:
+        return api.flavors(wanted)
+    except ComputeAPIError as exc:
+        LOG.debug("flavors %s: not known (%s)", sorted(wanted), exc)
+        return {}
+
+
+def _images(api: ComputeAPI, servers: list[Server]) -> dict[str, Image]:
+    wanted = {s.image_id for s in servers if s.image_id}
+    if not wanted:
+        return {}
+    try:
+        return api.images(wanted)
+    except ComputeAPIError as exc:
+        # Only a vTPM in an image goes unseen: Nova then refuses it.
+        LOG.debug("images: not known (%s)", exc)
+        return {}
+
+
+def _capacity(
+    api: ComputeAPI,
+    plan: Plan,
+    request: Request,
+    sources: set[str],
+    flavors: dict[str, Flavor],
+    hypervisors: list[Hypervisor],
+) -> CapacityCheck:
+    """Each row to submit's fit (see capacity.py); a constant number of
+    requests: the services, the hypervisors, two of Placement."""
+    todo = [r for r in plan.rows if r.action is Action.SUBMITTED]
+    demands = {}
+    for row in todo:
+        server = row.before
+        flavor = server.flavor or flavors.get(server.flavor_id or "")
+        if flavor is None:
+            row.fit = Fit.UNKNOWN
+            continue
+        demands[server.id] = capacity.demand_of(flavor, server.volume_backed)
+    if not demands:
+        return NOT_NEEDED if not todo else CapacityCheck(None, 0, "flavors")
+    try:
+        hosts = _candidates(api, request.options, sources)
+        nodes = _nodes(hosts, hypervisors)
+        rooms = api.rooms(capacity.smallest(list(demands.values())))
+        if rooms is not None:
+            check = CapacityCheck("placement", len(hosts))
+            room = capacity.rooms_from_placement(nodes, rooms)
+        else:
+            check = CapacityCheck("hypervisor statistics", len(hosts))
+            room = capacity.rooms_from_hypervisors(hosts, hypervisors)
+    except ComputeAPIError as exc:
+        LOG.debug("capacity not judged: %s", exc)
+        for row in todo:
+            row.fit = Fit.UNKNOWN
+        return CapacityCheck(None, 0, str(exc))
+    fits = capacity.pack(demands, room)
+    for row in todo:
+        row.fit = fits.get(row.before.id, Fit.UNKNOWN)
+    LOG.debug(
+        "capacity by %s on %d hosts (%s): %s",
+        check.source,
+        check.hosts,
+        ", ".join(hosts),
+        {f.value: sum(r.fit is f for r in todo) for f in Fit},
+    )
+    return check
+
+
+def _candidates(
+    api: ComputeAPI, options: EvacuateOptions, sources: set[str]
+) -> list[str]:
+    """The hosts that can take the servers: the target, or every compute
+    that is up and enabled, but the hosts being evacuated."""
+    if options.host:
+        return [options.host]
+    return sorted(
+        s.host
+        for s in api.compute_services()
+        if s.is_up and s.status == "enabled" and s.host not in sources
+    )
+
+
+def _nodes(
+    hosts: list[str], hypervisors: list[Hypervisor]
+) -> dict[str, list[str]]:
+    """Each candidate host's compute nodes (Placement's providers); an
+    ironic one takes no evacuated server, so it has none."""
+    nodes: dict[str, list[str]] = {h: [] for h in hosts}
+    for hv in hypervisors:
+        if hv.host in nodes and hv.type != IRONIC:
+            nodes[hv.host].append(hv.node)
+    return nodes
 
 
 def find_server(api: ComputeAPI, name_or_id: str) -> Server:
@@ -225,7 +556,7 @@ def _choose(
     return version
 
 
-def _refuse_if_up(service: ComputeService) -> None:
+def _refuse_if_up(service: ComputeService, force_down: bool = False) -> None:
     if service.state not in ("up", "down"):
         # A cell Nova cannot reach: nobody knows whether the host runs.
         raise Refused(
@@ -233,12 +564,13 @@ def _refuse_if_up(service: ComputeService) -> None:
             f"(state {service.state}), so Nova cannot tell whether the host "
             "is down; evacuate once its cell is back"
         )
-    if service.is_up:
+    if service.is_up and not force_down:
         raise Refused(
             f"nova-compute on {service.host} is up, and Nova refuses to "
             "evacuate from a running host. If the host has failed, fence it "
-            "(power it off), then run: openstack compute service set --down "
-            f"{service.host} nova-compute"
+            "(power it off), then run this again with --force-down, or: "
+            f"openstack compute service set --down {service.host} "
+            "nova-compute"
         )
 
 

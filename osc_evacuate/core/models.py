@@ -34,6 +34,20 @@ class EvacuateOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class Flavor:
+    """What a server's flavor asks of a host (Nova embeds it in the server
+    from 2.47; before, it is read by id)."""
+
+    vcpus: int
+    ram: int  # MB
+    disk: int  # GB, the root disk
+    ephemeral: int = 0  # GB
+    swap: int = 0  # MB
+    extra_specs: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    name: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Server:
     id: str
     name: str
@@ -46,10 +60,19 @@ class Server:
     updated: str | None = None
     # Nova refuses (409) to evacuate a server that never launched.
     launched: bool = True
+    # "": booted from a volume (Nova shows its image so); None: not known.
+    image_id: str | None = None
+    flavor: Flavor | None = dataclasses.field(default=None, compare=False)
+    # Before 2.47 Nova gives only the flavor's id (flavor is then None).
+    flavor_id: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def evacuable(self) -> bool:
         return self.vm_state in EVACUABLE_VM_STATES
+
+    @property
+    def volume_backed(self) -> bool:
+        return self.image_id == ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +107,32 @@ class ComputeService:
     @property
     def is_up(self) -> bool:
         return self.state == "up" and not self.forced_down
+
+
+@dataclasses.dataclass(frozen=True)
+class Hypervisor:
+    """A compute node as os-hypervisors shows it: the service host it
+    belongs to, its node name (Placement's resource provider name), and
+    its own figures (only until 2.87; None after)."""
+
+    host: str
+    node: str
+    type: str  # "fake", "QEMU", "ironic"...
+    vcpus: int | None = None
+    vcpus_used: int | None = None
+    memory_mb: int | None = None
+    memory_mb_used: int | None = None
+    local_gb: int | None = None
+    local_gb_used: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Room:
+    """What a resource provider can still take: per resource class,
+    (capacity, used), capacity being (total - reserved) * ratio."""
+
+    node: str
+    resources: Mapping[str, tuple[float, float]]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""ComputeAPI over Nova's REST API, and Glance's (HTTP is transport.py's).
+"""ComputeAPI over Nova's REST API, Glance's and Placement's (HTTP is
+transport.py's).
 
 The request bodies come from rules.py, so each call names its own
 microversion: the evacuate POST the one chosen for the user's options, reads
@@ -11,7 +12,7 @@ import datetime
 import logging
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from osc_evacuate.core.api import EvacuateResponse
@@ -20,11 +21,15 @@ from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
 from osc_evacuate.core.models import (
     ComputeService,
+    Flavor,
+    Hypervisor,
     Image,
     Migration,
+    Room,
     Server,
     ServerDetail,
 )
+from osc_evacuate.core.rules import ServiceRequest
 from osc_evacuate.core.transport import Transport
 
 if TYPE_CHECKING:
@@ -42,6 +47,13 @@ MIGRATIONS_PAGED = mv("2.59")
 DISPLAY_VERSION = mv("2.100")
 # Image ids per Glance list request (id=in:a,b,...): the URL stays short.
 IMAGES_PER_REQUEST = 100
+# os-hypervisors gives each node's own usage figures only up to 2.87, and
+# pages from 2.33.
+HYPERVISOR_FIGURES = mv("2.87")
+HYPERVISORS_PAGED = mv("2.33")
+# Placement: allocation candidates' provider summaries carry every
+# resource class of each provider, with capacity and use, from 1.27.
+PLACEMENT_VERSION = mv("1.27")
 _UUID = re.compile(r"^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$", re.I)
 
 
@@ -54,6 +66,7 @@ class NovaComputeAPI:
         endpoint_override: str | None = None,
         timeout: float | None = None,
         image_endpoint_override: str | None = None,
+        placement_endpoint_override: str | None = None,
     ) -> None:
         """timeout: seconds to wait for each answer (None: the session's,
         else transport.DEFAULT_TIMEOUT)."""
@@ -71,6 +84,14 @@ class NovaComputeAPI:
             region_name=region_name,
             interface=interface,
             endpoint_override=image_endpoint_override,
+            timeout=timeout,
+        )
+        self._placement = Transport(
+            session,
+            service_type="placement",
+            region_name=region_name,
+            interface=interface,
+            endpoint_override=placement_endpoint_override,
             timeout=timeout,
         )
         LOG.debug("each request waits %.0f s at most", self._http.timeout)
@@ -208,6 +229,80 @@ class NovaComputeAPI:
         )
         return [_migration(m) for m in records]
 
+    def update_service(
+        self, version: Microversion, request: ServiceRequest
+    ) -> None:
+        self._http.request(
+            request.method, request.path, version, body=request.body
+        )
+
+    def flavors(self, flavor_ids: Iterable[str]) -> dict[str, Flavor]:
+        found = {}
+        for fid in sorted(set(flavor_ids)):
+            quoted = urllib.parse.quote(fid)
+            try:
+                raw = self._get(f"/flavors/{quoted}")["flavor"]
+                specs = self._get(f"/flavors/{quoted}/os-extra-specs")
+            except ComputeAPIError as exc:
+                if exc.status != 404:
+                    raise
+                LOG.debug("flavor %s: gone (%s)", fid, exc)
+                continue
+            raw = {**raw, "extra_specs": specs.get("extra_specs") or {}}
+            found[fid] = _flavor(raw, raw.get("name") or "")
+        return found
+
+    def hypervisors(self) -> list[Hypervisor]:
+        version = min(HYPERVISOR_FIGURES, self.version_range().maximum)
+        return [
+            _hypervisor(raw)
+            for raw in self._http.pages(
+                "/os-hypervisors/detail",
+                version,
+                "hypervisors",
+                marker_field="id",
+                query={},
+                paged=version >= HYPERVISORS_PAGED,
+            )
+        ]
+
+    def rooms(self, smallest: Mapping[str, int]) -> dict[str, Room] | None:
+        wanted = ",".join(f"{rc}:{n}" for rc, n in smallest.items() if n)
+        try:
+            providers = self._placement.get(
+                "/resource_providers", PLACEMENT_VERSION
+            )
+            candidates = self._placement.get(
+                "/allocation_candidates", PLACEMENT_VERSION, resources=wanted
+            )
+        except ComputeAPIError as exc:
+            LOG.debug("Placement cannot be read: %s", exc)
+            return None
+        names = {
+            p["uuid"]: p["name"]
+            for p in providers.get("resource_providers") or []
+        }
+        rooms = {}
+        summaries = candidates.get("provider_summaries") or {}
+        for uuid, summary in summaries.items():
+            name = names.get(uuid)
+            if name is None:
+                continue
+            rooms[name] = Room(
+                node=name,
+                resources={
+                    rc: (float(v["capacity"]), float(v["used"]))
+                    for rc, v in (summary.get("resources") or {}).items()
+                },
+            )
+        LOG.debug(
+            "Placement: %d providers, %d with room for %s",
+            len(names),
+            len(rooms),
+            wanted,
+        )
+        return rooms
+
     def stop_server(self, server_id: str) -> None:
         self._http.request(
             "POST",
@@ -228,6 +323,7 @@ class NovaComputeAPI:
 
 
 LAUNCHED_AT = "OS-SRV-USG:launched_at"
+EPHEMERAL = "OS-FLV-EXT-DATA:ephemeral"
 
 
 def _one_line(text: object) -> str:
@@ -248,6 +344,46 @@ def _server(raw: dict[str, Any]) -> Server:
         updated=raw.get("updated"),
         # null when it never launched; absent when Nova does not say.
         launched=raw.get(LAUNCHED_AT, "unknown") is not None,
+        image_id=_image_id(raw.get("image")),
+        flavor=_embedded_flavor(raw.get("flavor")),
+        flavor_id=_flavor_id(raw.get("flavor")),
+    )
+
+
+def _image_id(image: object) -> str | None:
+    """ "" when booted from a volume (Nova's own way to say so)."""
+    if image == "":
+        return ""
+    if isinstance(image, dict) and image.get("id"):
+        return str(image["id"])
+    return None
+
+
+def _embedded_flavor(raw: object) -> Flavor | None:
+    """The flavor Nova embeds from 2.47; None before (only its id)."""
+    if not isinstance(raw, dict) or "vcpus" not in raw:
+        return None
+    return _flavor(raw, raw.get("original_name") or "")
+
+
+def _flavor_id(raw: object) -> str | None:
+    if isinstance(raw, dict) and raw.get("id") and "vcpus" not in raw:
+        return str(raw["id"])
+    return None
+
+
+def _flavor(raw: dict[str, Any], name: str) -> Flavor:
+    return Flavor(
+        vcpus=int(raw.get("vcpus") or 0),
+        ram=int(raw.get("ram") or 0),
+        disk=int(raw.get("disk") or 0),
+        ephemeral=int(raw.get("ephemeral") or raw.get(EPHEMERAL) or 0),
+        # Nova shows no swap as "" in flavor lists.
+        swap=int(raw.get("swap") or 0),
+        extra_specs={
+            str(k): str(v) for k, v in (raw.get("extra_specs") or {}).items()
+        },
+        name=name,
     )
 
 
@@ -276,6 +412,25 @@ def _service(raw: dict[str, Any]) -> ComputeService:
         forced_down=bool(raw.get("forced_down")),
         zone=raw.get("zone"),
         updated_at=raw.get("updated_at"),
+    )
+
+
+def _hypervisor(raw: dict[str, Any]) -> Hypervisor:
+    def figure(key: str) -> int | None:
+        value = raw.get(key)
+        return int(value) if isinstance(value, int | float) else None
+
+    service = raw.get("service") or {}
+    return Hypervisor(
+        host=service.get("host") or "",
+        node=raw.get("hypervisor_hostname") or "",
+        type=raw.get("hypervisor_type") or "",
+        vcpus=figure("vcpus"),
+        vcpus_used=figure("vcpus_used"),
+        memory_mb=figure("memory_mb"),
+        memory_mb_used=figure("memory_mb_used"),
+        local_gb=figure("local_gb"),
+        local_gb_used=figure("local_gb_used"),
     )
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import logging
 
+from osc_evacuate.core.capacity import Fit
 from osc_evacuate.core.models import Migration, Server, TargetState
 
 LOG = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ class ServerOutcome:
     # An evacuate request sent and not answered yet (lost on Ctrl-C).
     in_flight: bool = False
     fault_polls: int = 0  # polls spent waiting for a failure's fault
+    # The plan's judgement (risk.py, capacity.py): what evacuating it
+    # puts at risk, and whether it fits where it can go.
+    risk: str | None = None
+    fit: Fit | None = None
 
     @property
     def destination(self) -> str | None:

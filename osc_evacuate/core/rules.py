@@ -206,3 +206,98 @@ def evacuate_body(
             raise UsageError(f"--force is not accepted at {version}")
         body["force"] = True
     return body
+
+
+# -- The compute service: forcing it down, disabling it (os-services) --
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceRule:
+    first: Microversion
+    last: Microversion | None
+    by_id: bool  # PUT /os-services/{id}; before, an action per change
+
+    def covers(self, version: Microversion) -> bool:
+        return self.first <= version and (
+            self.last is None or version <= self.last
+        )
+
+
+SERVICE_RULES: tuple[ServiceRule, ...] = (
+    # forced_down exists from 2.11: PUT /os-services/force-down, and
+    # disable-log-reason for a reason.
+    ServiceRule(mv("2.11"), mv("2.52"), False),
+    # From 2.53 services are addressed by UUID, one PUT for every change.
+    ServiceRule(mv("2.53"), None, True),
+)
+BINARY = "nova-compute"
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceRequest:
+    method: str
+    path: str
+    body: dict[str, object]
+
+
+def service_version(cloud: VersionRange) -> Microversion:
+    """The microversion to change a compute service at: the first of the
+    newest rule this cloud accepts, or a UsageError."""
+    for rule in reversed(SERVICE_RULES):
+        if rule.first in cloud:
+            LOG.debug("compute service changes at %s", rule.first)
+            return rule.first
+    raise UsageError(
+        f"--force-down needs compute API microversion "
+        f"{SERVICE_RULES[0].first} or later; this cloud accepts {cloud}"
+    )
+
+
+def service_requests(
+    version: Microversion,
+    service_id: str,
+    host: str,
+    *,
+    forced_down: bool | None = None,
+    disabled_reason: str | None = None,
+    enable: bool = False,
+) -> list[ServiceRequest]:
+    """The requests that set forced_down, and disable the service with a
+    reason (or enable it), at version."""
+    rule = next((r for r in SERVICE_RULES if r.covers(version)), None)
+    if rule is None:
+        raise UsageError(
+            f"compute services cannot be forced down at {version}"
+        )
+    if rule.by_id:
+        body: dict[str, object] = {}
+        if forced_down is not None:
+            body["forced_down"] = forced_down
+        if disabled_reason is not None:
+            body.update(status="disabled", disabled_reason=disabled_reason)
+        elif enable:
+            body["status"] = "enabled"
+        if not body:
+            return []
+        return [ServiceRequest("PUT", f"/os-services/{service_id}", body)]
+    which: dict[str, object] = {"host": host, "binary": BINARY}
+    out = []
+    if forced_down is not None:
+        out.append(
+            ServiceRequest(
+                "PUT",
+                "/os-services/force-down",
+                {**which, "forced_down": forced_down},
+            )
+        )
+    if disabled_reason is not None:
+        out.append(
+            ServiceRequest(
+                "PUT",
+                "/os-services/disable-log-reason",
+                {**which, "disabled_reason": disabled_reason},
+            )
+        )
+    elif enable:
+        out.append(ServiceRequest("PUT", "/os-services/enable", which))
+    return out

@@ -229,6 +229,24 @@ def test_the_source_still_up(
 
 
 @promise(NEVER_WRONG_SERVER)
+def test_an_ironic_compute_is_refused(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    new_compute: Callable[..., str],
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    """Nova would fail every bare-metal server into ERROR."""
+    ironic = new_compute(hypervisor_type="ironic")
+    servers = crashed_host_with(sandbox, boot_servers, ironic)
+    proc = run_openstack("host", "evacuate", ironic, "-f", "json")
+    check(proc, 1, nova, none_for(servers), "drives Ironic bare-metal nodes")
+    proc = run_openstack("server", "evacuate", servers[0]["id"])
+    check(proc, 1, nova, none_for(servers), "drives Ironic bare-metal nodes")
+    assert evacuate_posts(sandbox) == []
+
+
+@promise(NEVER_WRONG_SERVER)
 def test_non_admin_credentials_are_explained(
     sandbox: Sandbox,
     nova: NovaAPI,

@@ -29,12 +29,23 @@ class FakeClientManager:
 
 class FakeApp:
     def __init__(
-        self, compute: ComputeAPI, compute_api_version: str | None = None
+        self,
+        compute: ComputeAPI,
+        compute_api_version: str | None = None,
+        terminal: bool = False,
     ) -> None:
         config = {"compute_api_version": compute_api_version}
         self.client_manager = FakeClientManager(compute, config)
         self.stdout = io.StringIO()
         self.stderr = io.StringIO()
+        self.stdin = Terminal() if terminal else io.StringIO()
+
+
+class Terminal(io.StringIO):
+    """Standard input at a terminal, with the answers typed in advance."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def make_command(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from osc_evacuate.core.api import EvacuateResponse
@@ -22,11 +22,15 @@ from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
 from osc_evacuate.core.models import (
     ComputeService,
+    Flavor,
+    Hypervisor,
     Image,
     Migration,
+    Room,
     Server,
     ServerDetail,
 )
+from osc_evacuate.core.rules import ServiceRequest
 
 # What an evacuation goes through, one step per poll of the migrations; the
 # server's host moves one step after the record reads done (the worst case).
@@ -139,6 +143,12 @@ class FakeCompute:
         self.land_as: dict[str, str] = {}  # server id: status it lands in
         self.stops_failing = 0  # stops that the host fails to carry out
         self.glance: dict[str, Image] = {}  # what images() finds
+        self.flavor_store: dict[str, Flavor] = {}  # what flavors() finds
+        # Placement's rooms by node (a node is its host here); None: no
+        # Placement (rooms() says so). Hosts not listed have no room.
+        self.placement: dict[str, Room] | None = {}
+        self.hypervisor_types: dict[str, str] = {}  # host: type, else fake
+        self.service_changes: list[tuple[Microversion, ServiceRequest]] = []
         self._failed_stops: set[str] = set()
 
     def version_range(self) -> VersionRange:
@@ -201,6 +211,40 @@ class FakeCompute:
     def images(self, image_ids: Iterable[str]) -> dict[str, Image]:
         self.calls["images"] += 1
         return {i: self.glance[i] for i in set(image_ids) if i in self.glance}
+
+    def update_service(
+        self, version: Microversion, request: ServiceRequest
+    ) -> None:
+        self.calls["update_service"] += 1
+        self.service_changes.append((version, request))
+        if request.body.get("forced_down"):
+            self.services = [
+                dataclasses.replace(s, state="down", forced_down=True)
+                if s.id in request.path or s.host == request.body.get("host")
+                else s
+                for s in self.services
+            ]
+
+    def flavors(self, flavor_ids: Iterable[str]) -> dict[str, Flavor]:
+        self.calls["flavors"] += 1
+        return {
+            i: self.flavor_store[i]
+            for i in set(flavor_ids)
+            if i in self.flavor_store
+        }
+
+    def hypervisors(self) -> list[Hypervisor]:
+        self.calls["hypervisors"] += 1
+        return [
+            Hypervisor(
+                s.host, s.host, self.hypervisor_types.get(s.host, "fake")
+            )
+            for s in self.services
+        ]
+
+    def rooms(self, smallest: Mapping[str, int]) -> dict[str, Room] | None:
+        self.calls["rooms"] += 1
+        return None if self.placement is None else dict(self.placement)
 
     def find_servers(self, name: str) -> list[Server]:
         return [s for s in self.servers.values() if name in (s.id, s.name)]

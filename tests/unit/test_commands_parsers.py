@@ -59,6 +59,11 @@ def test_host_defaults() -> None:
     assert args.target_state == "preserve"
     assert args.retries == 0
     assert args.max_parallel == 4
+    assert args.dry_run is False
+    assert args.ignore_capacity is False
+    assert args.force_down is False
+    assert args.disable_reason is None
+    assert args.yes is False
     assert args.formatter == "table"
 
 
@@ -78,6 +83,12 @@ def test_host_every_option() -> None:
         "2",
         "--max-parallel",
         "8",
+        "--dry-run",
+        "--ignore-capacity",
+        "--force-down",
+        "--disable-reason",
+        "fenced: PSU",
+        "--yes",
         "-f",
         "json",
     )
@@ -89,6 +100,11 @@ def test_host_every_option() -> None:
     assert args.target_state == "stopped"
     assert args.retries == 2
     assert args.max_parallel == 8
+    assert args.dry_run is True
+    assert args.ignore_capacity is True
+    assert args.force_down is True
+    assert args.disable_reason == "fenced: PSU"
+    assert args.yes is True
     assert args.formatter == "json"
 
 
@@ -102,7 +118,10 @@ def test_server_defaults() -> None:
     assert args.wait is None
     assert args.target_state == "preserve"
     assert args.retries == 0
+    assert args.dry_run is False
+    assert args.ignore_capacity is False
     assert not hasattr(args, "max_parallel")
+    assert not hasattr(args, "force_down")
     assert args.formatter == "table"
 
 
@@ -264,3 +283,11 @@ def test_help_states_the_bounds_and_exit_codes(
     if cls is EvacuateHost:
         assert f"(default: 4, at most {options.MAX_PARALLEL})" in text
         assert "[--sort-ascending | --sort-descending]" in text
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 256, "two\nlines"])
+def test_a_disable_reason_nova_cannot_keep_is_refused(
+    reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = refused(EvacuateHost, ["c1", "--disable-reason", reason], capsys)
+    assert "argument --disable-reason: expected one line" in line

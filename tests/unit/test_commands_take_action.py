@@ -8,6 +8,7 @@ refuses.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 from typing import Any
@@ -18,10 +19,11 @@ from osc_lib import exceptions
 from osc_evacuate.commands.base import EvacuateCommand
 from osc_evacuate.commands.host import COLUMNS, EvacuateHost
 from osc_evacuate.commands.osc_columns import STOCK_COLUMNS
+from osc_evacuate.commands.plan_view import PLAN_COLUMNS
 from osc_evacuate.commands.server import EvacuateServer
 from osc_evacuate.core.api import EvacuateResponse
 from osc_evacuate.core.microversion import Microversion, mv
-from osc_evacuate.core.models import Image
+from osc_evacuate.core.models import Flavor, Image
 from tests.unit.fake_app import FakeApp, make_command
 from tests.unit.fake_compute import FakeCompute, server
 
@@ -321,3 +323,79 @@ def test_progress_on_a_terminal_ends_its_line() -> None:
     text = app.stderr.getvalue()
     assert text.startswith("\rEvacuating: ")
     assert text.endswith("\rEvacuating: 2 verified, 0 failed, 0 remaining \n")
+
+
+def test_host_dry_run_prints_the_plan_and_sends_nothing() -> None:
+    api = FakeCompute(server("a"), server("b", "paused"))
+    code, rows, app = run(EvacuateHost, api, ["c1", "--dry-run", "--wait"])
+    assert code == 0
+    assert list(rows[0]) == [*COLUMNS, *PLAN_COLUMNS]
+    a, b = rows
+    assert (a["Action"], a["Result"]) == ("would submit", "planned")
+    assert (b["Action"], b["Result"]) == ("skipped", "skipped")
+    assert a["Target"] == "scheduler"
+    assert a["End State"] == "ACTIVE"
+    assert api.calls["evacuate"] == 0
+    assert app.stderr.getvalue() == ""
+
+
+def test_a_dry_run_a_run_would_refuse_exits_1_with_the_plan() -> None:
+    api = FakeCompute(
+        dataclasses.replace(
+            server("a"), flavor=Flavor(1, 512, 1), image_id="img"
+        )
+    )
+    api.placement = {}  # no room anywhere
+    code, rows, app = run(EvacuateHost, api, ["c1", "--dry-run"])
+    assert code == 1
+    assert rows[0]["Capacity"] == "no room"
+    assert app.stderr.getvalue().startswith("A run would refuse: 1 of the 1")
+
+
+@pytest.mark.parametrize(
+    ("terminal", "typed", "message"),
+    [
+        (False, "", "pass --yes to confirm when not at a terminal"),
+        (True, "n\n", "not confirmed; nothing was changed"),
+        (True, "\n", "not confirmed; nothing was changed"),
+    ],
+)
+def test_force_down_is_confirmed_or_nothing_changes(
+    terminal: bool, typed: str, message: str
+) -> None:
+    api = FakeCompute(server("a"), up=True)
+    app = FakeApp(api, terminal=terminal)
+    app.stdin.write(typed)
+    app.stdin.seek(0)
+    cmd, args = command(EvacuateHost, api, ["c1", "--force-down"], app=app)
+    with pytest.raises(exceptions.CommandError, match=message):
+        cmd.run(args)
+    assert api.calls["update_service"] == 0
+    assert api.calls["evacuate"] == 0
+    if terminal:
+        question = app.stderr.getvalue()
+        assert "Mark nova-compute on c1 forced down?" in question
+
+
+@pytest.mark.parametrize("argv", [["--yes"], []])
+def test_force_down_confirmed_forces_the_host_down_then_evacuates(
+    argv: list[str],
+) -> None:
+    api = FakeCompute(server("a"), up=True)
+    app = FakeApp(api, terminal=not argv)
+    app.stdin.write("yes\n")
+    app.stdin.seek(0)
+    cmd, args = command(
+        EvacuateHost, api, ["c1", "--force-down", *argv], app=app
+    )
+    assert cmd.run(args) == 0
+    assert api.calls["update_service"] == 1
+    assert api.calls["evacuate"] == 1
+
+
+def test_a_disable_reason_needs_force_down() -> None:
+    api = FakeCompute(server("a"))
+    cmd, args = command(EvacuateHost, api, ["c1", "--disable-reason", "x"])
+    with pytest.raises(exceptions.CommandError, match="needs --force-down"):
+        cmd.run(args)
+    assert api.calls["evacuate"] == 0

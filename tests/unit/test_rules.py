@@ -11,9 +11,12 @@ from osc_evacuate.core.microversion import Microversion, VersionRange, mv
 from osc_evacuate.core.models import EvacuateOptions, TargetState
 from osc_evacuate.core.rules import (
     EVACUATE_RULES,
+    SERVICE_RULES,
     choose_microversion,
     evacuate_body,
     rule_for,
+    service_requests,
+    service_version,
 )
 from tests.unit.bodies import BODIES
 
@@ -148,3 +151,87 @@ def test_rule_for_every_minor_version_matches_its_row() -> None:
         assert rule.covers(version)
         assert rule.ends_stopped == (minor >= 95)
         assert rule.accepts_force == (29 <= minor <= 67)
+
+
+def test_service_rules_cover_every_version_from_2_11_in_order() -> None:
+    assert SERVICE_RULES[0].first == mv("2.11")
+    assert SERVICE_RULES[-1].last is None
+    for older, newer in itertools.pairwise(SERVICE_RULES):
+        assert older.last is not None
+        assert newer.first == Microversion(2, older.last.minor + 1)
+        assert older.by_id != newer.by_id
+
+
+@pytest.mark.parametrize(
+    ("cloud", "version"),
+    [("2.104", "2.53"), ("2.53", "2.53"), ("2.52", "2.11"), ("2.11", "2.11")],
+)
+def test_services_change_at_the_newest_rule_a_cloud_has(
+    cloud: str, version: str
+) -> None:
+    assert service_version(VersionRange(mv("2.1"), mv(cloud))) == mv(version)
+
+
+def test_a_cloud_before_2_11_cannot_force_down() -> None:
+    with pytest.raises(UsageError, match="--force-down needs .* 2.11"):
+        service_version(VersionRange(mv("2.1"), mv("2.10")))
+
+
+@pytest.mark.parametrize(
+    ("version", "reason", "sent"),
+    [
+        (
+            "2.53",
+            None,
+            [("PUT", "/os-services/s-1", {"forced_down": True})],
+        ),
+        (
+            "2.53",
+            "fenced",
+            [
+                (
+                    "PUT",
+                    "/os-services/s-1",
+                    {
+                        "forced_down": True,
+                        "status": "disabled",
+                        "disabled_reason": "fenced",
+                    },
+                )
+            ],
+        ),
+        (
+            "2.11",
+            "fenced",
+            [
+                (
+                    "PUT",
+                    "/os-services/force-down",
+                    {
+                        "host": "c1",
+                        "binary": "nova-compute",
+                        "forced_down": True,
+                    },
+                ),
+                (
+                    "PUT",
+                    "/os-services/disable-log-reason",
+                    {
+                        "host": "c1",
+                        "binary": "nova-compute",
+                        "disabled_reason": "fenced",
+                    },
+                ),
+            ],
+        ),
+    ],
+)
+def test_force_down_requests(
+    version: str,
+    reason: str | None,
+    sent: list[tuple[str, str, dict[str, object]]],
+) -> None:
+    requests = service_requests(
+        mv(version), "s-1", "c1", forced_down=True, disabled_reason=reason
+    )
+    assert [(r.method, r.path, r.body) for r in requests] == sent

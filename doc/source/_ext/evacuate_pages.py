@@ -28,7 +28,13 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from osc_evacuate.commands import exit_codes, host, osc_columns, server
+from osc_evacuate.commands import (
+    exit_codes,
+    host,
+    osc_columns,
+    plan_view,
+    server,
+)
 from osc_evacuate.core import evacuation, outcome, rules, verdict
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
@@ -87,6 +93,31 @@ COLUMN_MEANINGS = {
     "Admin Password": (
         "only before microversion 2.14, when Nova generated a password "
         "and you gave none with ``--password``"
+    ),
+    "Risk": (
+        "what evacuating it puts at risk: ``local disk lost`` (an image-"
+        "backed root disk, rebuilt from its image), ``volume-backed: disk "
+        "kept``, ``refused by Nova: <why>``; empty when nothing is (see "
+        ":doc:`plan`)"
+    ),
+    "Capacity": (
+        "``fits``, ``tight`` (fits only by filling a host to its last "
+        "10 %), ``no room`` or ``unknown`` on the hosts that can take it; "
+        "empty when it would not be submitted"
+    ),
+    "Microversion": "the compute API microversion of the evacuate request",
+    "End State": (
+        "the status it would end in under ``--target-state``; empty when "
+        "skipped"
+    ),
+    "Target": (
+        "the host asked for with ``--target-host`` (``--host``), or "
+        "``scheduler``; empty when it would not be submitted"
+    ),
+    "Host Action": (
+        "what ``--force-down`` would change on the source's nova-compute "
+        "first: ``force down``, and ``disable: <reason>`` with "
+        "``--disable-reason``"
     ),
 }
 
@@ -417,6 +448,10 @@ COMMAND_GROUP = "openstack.evacuate.v1"
 COMMAND_COLUMNS: Mapping[str, Callable[[], Sequence[str]]] = {
     "host evacuate": lambda: host.COLUMNS,
     "server evacuate": server_fields,
+    "host evacuate --dry-run": lambda: host.COLUMNS + plan_view.PLAN_COLUMNS,
+    "server evacuate --dry-run": lambda: (
+        server_fields() + plan_view.PLAN_COLUMNS
+    ),
 }
 
 
@@ -444,7 +479,8 @@ class Columns(GeneratedTable):
         command = self.arguments[0]
         check_described(
             "command",
-            COMMAND_COLUMNS,
+            # "host evacuate --dry-run" is host evacuate's, too.
+            {name.split(" --")[0] for name in COMMAND_COLUMNS},
             commandmanager.CommandManager(COMMAND_GROUP).commands,
             self.get_location(),
         )

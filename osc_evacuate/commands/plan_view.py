@@ -1,0 +1,63 @@
+"""How a --dry-run shows its plan: the columns of a run, then the plan's.
+
+The run's columns say what a run would do (Action "would submit", Result
+"planned"); the plan's say what it puts at risk, whether it fits, at
+which microversion, in which state it would end, where it would go, and
+what would be done to the source's compute service first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from osc_evacuate.core import evacuation
+from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+
+LOG = logging.getLogger(__name__)
+
+PLAN_COLUMNS = (
+    "Risk",
+    "Capacity",
+    "Microversion",
+    "End State",
+    "Target",
+    "Host Action",
+)
+WOULD = {
+    Action.SUBMITTED: "would submit",
+    Action.RESUMED: "would resume",
+}
+PLANNED = "planned"
+
+
+def action(row: ServerOutcome) -> str:
+    return WOULD.get(row.action, row.action.value)
+
+
+def result(row: ServerOutcome) -> str:
+    return PLANNED if row.result is Result.SUBMITTED else row.result.value
+
+
+def host_action(plan: evacuation.Plan) -> str | None:
+    """What --force-down would change on the source's service."""
+    changes = [change.body for change in plan.service_changes]
+    if not changes:
+        return None
+    forced = any(body.get("forced_down") for body in changes)
+    reasons = [b["disabled_reason"] for b in changes if "disabled_reason" in b]
+    words = ["force down"] if forced else []
+    if reasons:
+        words.append(f"disable: {reasons[0]}")
+    return ", ".join(words)
+
+
+def plan_values(plan: evacuation.Plan, row: ServerOutcome) -> tuple[Any, ...]:
+    return (
+        row.risk,
+        row.fit.value if row.fit else None,
+        str(plan.microversion),
+        row.expected_status,
+        plan.target if row.action is Action.SUBMITTED else None,
+        host_action(plan),
+    )
