@@ -128,11 +128,17 @@ class Plan:
         if not self.no_room or request.ignore_capacity:
             return None
         todo = [r for r in self.rows if r.action is Action.SUBMITTED]
+        where = (
+            f"on the {self.capacity.hosts} hosts that can take them (by "
+            f"{self.capacity.source})"
+            if self.capacity.hosts
+            else "anywhere: no compute can take them (every other one is "
+            "down or disabled)"
+        )
         return (
             f"{len(self.no_room)} of the {len(todo)} servers to evacuate do "
-            f"not fit on the {self.capacity.hosts} hosts that can take them "
-            f"(by {self.capacity.source}): nothing was sent. Free room "
-            "first, or pass --ignore-capacity to send them anyway"
+            f"not fit {where}: nothing was sent. Free room first, or pass "
+            "--ignore-capacity to send them anyway"
         )
 
 

@@ -500,8 +500,19 @@ def test_no_valid_host_fails_once_without_retries(
 ) -> None:
     servers = crashed_host_with(sandbox, boot_servers, fresh_host, 2)
     only_host_up(fresh_host)
+    # No host can take them: refused before any request...
+    proc = run_openstack("host", "evacuate", fresh_host, "--wait", "120")
+    check(proc, 1, nova, none_for(servers), "no compute can take them")
+    # ...unless the operator insists; then Nova's NoValidHost, once each.
     proc = run_openstack(
-        "host", "evacuate", fresh_host, "--wait", "120", "-f", "json"
+        "host",
+        "evacuate",
+        fresh_host,
+        "--ignore-capacity",
+        "--wait",
+        "120",
+        "-f",
+        "json",
     )
     rows = check(proc, 3, nova, one_each(servers))
     assert {r["Result"] for r in rows} == {"failed"}

@@ -191,6 +191,10 @@ def test_force_down_evacuates_a_host_nova_still_thinks_up(
     the evacuation was sent."""
     host, twin = new_compute(), new_compute()
     servers = boot_servers(2, host=host)
+    # Up to Nova until its heartbeat times out, so the scheduler would
+    # pick it: keep it out (before it dies: disabling a compute Nova
+    # thinks up waits for its answer).
+    nova.disable_service(twin, "test: a dead twin")
     sandbox.crash_compute(host)
     sandbox.crash_compute(twin)
     assert nova.service(host)["state"] == "up"

@@ -94,6 +94,7 @@ def test_no_valid_host_fails_with_novas_reason(
         "host",
         "evacuate",
         fresh_host,
+        "--ignore-capacity",
         "--wait",
         "120",
         "--retries",
