@@ -29,7 +29,7 @@ from cliff import command as cliff_command
 from osc_lib import clientmanager, exceptions, shell
 from osc_lib.command import command
 
-from osc_evacuate.commands import confirm, options, pin
+from osc_evacuate.commands import confirm, host_options, options, pin
 from osc_evacuate.commands.exit_codes import (
     EXIT_CODES_HELP,
     EXIT_OK,
@@ -112,9 +112,8 @@ class EvacuateCommand(command.Command):
                 return Ran(planned)
             _warn_about_capacity(planned)
             if planned.service_changes:
-                assert planned.source_host is not None  # a host's service
                 confirm.force_down(
-                    planned.source_host,
+                    sorted({c.host for c in planned.service_changes}),
                     request.disabled_reason,
                     self.app.stdin,
                     self.app.stderr,
@@ -154,6 +153,16 @@ class EvacuateCommand(command.Command):
             force_down=force_down,
             disabled_reason=reason,
         )
+        if hasattr(parsed_args, "servers"):
+            # Only host evacuate has the filters, --lock and the guard.
+            request = dataclasses.replace(
+                request,
+                filters=host_options.server_filter(parsed_args),
+                server_names=tuple(parsed_args.servers),
+                lock=parsed_args.lock,
+                guard=host_options.guard(parsed_args),
+                accept_mass_failure=parsed_args.yes,
+            )
         LOG.debug(
             "at most %d requests in flight; dry run %s; capacity %s",
             request.max_parallel,

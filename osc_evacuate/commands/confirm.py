@@ -45,14 +45,20 @@ def confirm(
 
 
 def force_down(
-    host: str, reason: str | None, stdin: TextIO, stderr: TextIO, yes: bool
+    hosts: list[str],
+    reason: str | None,
+    stdin: TextIO,
+    stderr: TextIO,
+    yes: bool,
 ) -> None:
-    disable = f", and disable it ({reason!r})" if reason else ""
+    named = ", ".join(hosts)
+    them = "them" if len(hosts) > 1 else "it"
+    disable = f", and disable {them} ({reason!r})" if reason else ""
     confirm(
-        f"Mark nova-compute on {host} forced down{disable}? Do so only if "
-        f"{host} is fenced (powered off): Nova then evacuates from it at "
-        "once.",
-        f"--force-down would mark nova-compute on {host} forced down",
+        f"Mark nova-compute on {named} forced down{disable}? Do so only if "
+        f"{named} {'are' if len(hosts) > 1 else 'is'} fenced (powered "
+        f"off): Nova then evacuates from {them} at once.",
+        f"--force-down would mark nova-compute on {named} forced down",
         stdin,
         stderr,
         yes,

@@ -23,6 +23,9 @@ EXIT_BAD_COMMAND_LINE = 2
 EXIT_FAILED = 3
 EXIT_TIMED_OUT = 4
 EXIT_NOT_PROVEN = 5
+# host evacuation show: the host cannot return yet.
+EXIT_WAITING = 6  # its records wait for its nova-compute to restart
+EXIT_INCOMPLETE = 7  # servers or evacuations are left
 # The shell's code for a command ended by SIGINT (cliff's too).
 EXIT_INTERRUPTED = 130
 
@@ -41,6 +44,19 @@ exit codes:
      (it refused the polls for good, or stopped answering): run again
   130  interrupted (Ctrl-C): nothing more was sent; the rows show what
      is known, and running the command again finishes the job
+"""
+
+LIFECYCLE_EXIT_CODES_HELP = """\
+exit codes:
+  0  show: the host is ready to return, or in service; finish: it is back
+     in service (or left disabled, with --keep-disabled)
+  1  an error; finish: the host cannot return yet, and why (nothing was
+     changed)
+  2  the command line could not be parsed
+  6  show: waiting for the host's nova-compute to restart (its evacuation
+     records are still done)
+  7  show: evacuation incomplete (servers that could be evacuated are
+     still on the host, or an evacuation is unfinished)
 """
 
 

@@ -7,7 +7,13 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from osc_evacuate.commands import base, exit_codes, options, plan_view
+from osc_evacuate.commands import (
+    base,
+    exit_codes,
+    host_options,
+    options,
+    plan_view,
+)
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.outcome import ServerOutcome
 
@@ -17,6 +23,7 @@ COLUMNS = (
     "ID",
     "Name",
     "Project",
+    "Source Host",
     "Status Before",
     "Action",
     "Migration Status",
@@ -25,6 +32,7 @@ COLUMNS = (
     "Result",
     "Error",
     "Seconds",
+    "Locked",
 )
 
 
@@ -42,9 +50,13 @@ class EvacuateHost(base.Lister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
-            "host",
+            "hosts",
             metavar="<host>",
-            help="Failed compute host (exact name of its nova-compute)",
+            nargs="+",
+            help=(
+                "Failed compute host (exact name of its nova-compute); "
+                "repeat for more, in one run"
+            ),
         )
         parser.add_argument(
             "--target-host",
@@ -61,17 +73,20 @@ class EvacuateHost(base.Lister):
         options.add_max_parallel(parser)
         options.add_plan_options(parser)
         options.add_force_down_options(parser)
+        host_options.add_filter_options(parser)
+        host_options.add_lock_option(parser)
+        host_options.add_guard_options(parser)
         return parser
 
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
-        LOG.debug("evacuate every server of host %s", parsed_args.host)
+        LOG.debug("evacuate every server of %s", ", ".join(parsed_args.hosts))
         ran: base.Ran[None] = self.evacuate(
             parsed_args,
             parsed_args.target_host,
-            lambda api, request: evacuation.plan_host(
-                api, parsed_args.host, request, self.clock
+            lambda api, request: evacuation.plan_hosts(
+                api, parsed_args.hosts, request, self.clock
             ),
             lambda api, report: None,
         )
@@ -91,6 +106,7 @@ def row_of(row: ServerOutcome) -> tuple[Any, ...]:
         row.before.id,
         row.before.name,
         row.before.project_id,
+        row.before.host,
         row.before.status or None,
         row.action.value,
         row.migration.status if row.migration else None,
@@ -99,7 +115,17 @@ def row_of(row: ServerOutcome) -> tuple[Any, ...]:
         row.result.value,
         row.error,
         row.seconds,
+        locked(row),
     )
+
+
+def locked(row: ServerOutcome) -> str | None:
+    """What --lock did, and why not when it could not."""
+    if row.lock is None:
+        return None
+    if row.lock_error:
+        return f"{row.lock.value}: {row.lock_error}"
+    return row.lock.value
 
 
 def planned_row(row: ServerOutcome) -> tuple[Any, ...]:

@@ -261,5 +261,8 @@ def add_force_down_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes",
         action="store_true",
-        help="Do not ask for confirmation of --force-down",
+        help=(
+            "Do not ask for confirmation of --force-down, and evacuate "
+            "even what the mass-failure guard refuses"
+        ),
     )

@@ -39,9 +39,13 @@ def result(row: ServerOutcome) -> str:
     return PLANNED if row.result is Result.SUBMITTED else row.result.value
 
 
-def host_action(plan: evacuation.Plan) -> str | None:
-    """What --force-down would change on the source's service."""
-    changes = [change.body for change in plan.service_changes]
+def host_action(plan: evacuation.Plan, host: str | None) -> str | None:
+    """What --force-down would change on the host's service."""
+    changes = [
+        change.request.body
+        for change in plan.service_changes
+        if change.host == host
+    ]
     if not changes:
         return None
     forced = any(body.get("forced_down") for body in changes)
@@ -59,5 +63,5 @@ def plan_values(plan: evacuation.Plan, row: ServerOutcome) -> tuple[Any, ...]:
         str(plan.microversion),
         row.expected_status,
         plan.target if row.action is Action.SUBMITTED else None,
-        host_action(plan),
+        host_action(plan, row.before.host),
     )

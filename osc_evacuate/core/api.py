@@ -93,6 +93,14 @@ class ComputeAPI(Protocol):
 
     def stop_server(self, server_id: str) -> None: ...
 
+    def lock_server(
+        self, server_id: str, version: Microversion, reason: str | None
+    ) -> None:
+        """Lock the server; with a reason from 2.73 (rules.lock_version)."""
+        ...
+
+    def unlock_server(self, server_id: str) -> None: ...
+
     def update_service(
         self, version: Microversion, request: ServiceRequest
     ) -> None:

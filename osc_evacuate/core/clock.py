@@ -19,6 +19,11 @@ from typing import Protocol
 
 LOG = logging.getLogger(__name__)
 
+# Clocks of Nova's hosts differ (the API's Date, a compute's `updated`):
+# every window on Nova's timestamps reaches this far further back. Seconds,
+# not servers: a poll returns only what changed in its window.
+CLOCK_SKEW = datetime.timedelta(minutes=1)
+
 
 class Clock(Protocol):
     def monotonic(self) -> float: ...

@@ -65,6 +65,16 @@ class Server:
     flavor: Flavor | None = dataclasses.field(default=None, compare=False)
     # Before 2.47 Nova gives only the flavor's id (flavor is then None).
     flavor_id: str | None = dataclasses.field(default=None, compare=False)
+    # What the filters of host evacuate select by: tags (2.26+), metadata.
+    tags: frozenset[str] = dataclasses.field(
+        default=frozenset(), compare=False
+    )
+    metadata: Mapping[str, str] = dataclasses.field(
+        default_factory=dict, compare=False
+    )
+    # Locked (2.9+), and why (2.73+); None: Nova does not say.
+    locked: bool | None = dataclasses.field(default=None, compare=False)
+    locked_reason: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def evacuable(self) -> bool:
@@ -103,6 +113,7 @@ class ComputeService:
     forced_down: bool
     zone: str | None = None
     updated_at: str | None = None  # its last heartbeat (or admin change)
+    disabled_reason: str | None = None
 
     @property
     def is_up(self) -> bool:

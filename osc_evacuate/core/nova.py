@@ -303,6 +303,25 @@ class NovaComputeAPI:
         )
         return rooms
 
+    def lock_server(
+        self, server_id: str, version: Microversion, reason: str | None
+    ) -> None:
+        lock = {"locked_reason": reason} if reason is not None else None
+        self._http.request(
+            "POST",
+            f"/servers/{urllib.parse.quote(server_id)}/action",
+            version,
+            body={"lock": lock},
+        )
+
+    def unlock_server(self, server_id: str) -> None:
+        self._http.request(
+            "POST",
+            f"/servers/{urllib.parse.quote(server_id)}/action",
+            self._read_version(),
+            body={"unlock": None},
+        )
+
     def stop_server(self, server_id: str) -> None:
         self._http.request(
             "POST",
@@ -347,6 +366,12 @@ def _server(raw: dict[str, Any]) -> Server:
         image_id=_image_id(raw.get("image")),
         flavor=_embedded_flavor(raw.get("flavor")),
         flavor_id=_flavor_id(raw.get("flavor")),
+        tags=frozenset(str(t) for t in raw.get("tags") or ()),
+        metadata={
+            str(k): str(v) for k, v in (raw.get("metadata") or {}).items()
+        },
+        locked=raw.get("locked"),
+        locked_reason=raw.get("locked_reason"),
     )
 
 
@@ -412,6 +437,7 @@ def _service(raw: dict[str, Any]) -> ComputeService:
         forced_down=bool(raw.get("forced_down")),
         zone=raw.get("zone"),
         updated_at=raw.get("updated_at"),
+        disabled_reason=raw.get("disabled_reason"),
     )
 
 

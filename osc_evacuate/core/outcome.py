@@ -19,6 +19,15 @@ class Action(enum.Enum):
     NONE = "none"  # evacuated earlier; nothing to do
 
 
+class LockState(enum.Enum):
+    """What --lock did to the server (locks.py)."""
+
+    LOCKED = "locked"  # by this run (or an earlier one), still locked
+    UNLOCKED = "locked, then unlocked"
+    ALREADY = "already locked: left locked"
+    FAILED = "not locked"  # the lock request failed: lock_error says why
+
+
 class Result(enum.Enum):
     SUBMITTED = "submitted"  # accepted by Nova, not waited for
     IN_PROGRESS = "in progress"  # an earlier evacuation, not waited for
@@ -75,6 +84,8 @@ class ServerOutcome:
     # puts at risk, and whether it fits where it can go.
     risk: str | None = None
     fit: Fit | None = None
+    lock: LockState | None = None  # None: no --lock
+    lock_error: str | None = None
 
     @property
     def destination(self) -> str | None:

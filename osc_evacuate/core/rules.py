@@ -208,6 +208,18 @@ def evacuate_body(
     return body
 
 
+# Servers show their tags, and take tag filters, from 2.26.
+TAGS = mv("2.26")
+
+
+def require_tags(cloud: VersionRange) -> None:
+    if cloud.maximum < TAGS:
+        raise UsageError(
+            f"--tag and --exclude-tag need compute API microversion {TAGS} "
+            f"or later; this cloud accepts {cloud}"
+        )
+
+
 # -- The compute service: forcing it down, disabling it (os-services) --
 
 

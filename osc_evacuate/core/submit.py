@@ -25,7 +25,6 @@ DEFAULT_MAX_PARALLEL = 4
 
 @dataclasses.dataclass(frozen=True)
 class Submission:
-    source_host: str | None
     version: Microversion
     # It may carry adminPass: never in a repr, so never in a log.
     body: dict[str, object] = dataclasses.field(repr=False)
@@ -39,8 +38,10 @@ def submit_all(
     clock: Clock,
     max_parallel: int = DEFAULT_MAX_PARALLEL,
     on_done: Callable[[ServerOutcome], None] = lambda row: None,
+    prepare: Callable[[ServerOutcome], None] | None = None,
 ) -> None:
-    """Submit every row whose action is SUBMITTED.
+    """Submit every row whose action is SUBMITTED; prepare(row) first, in
+    the same worker (--lock: lock it).
 
     On Ctrl-C (any exception here) nothing more is sent: the workers check
     before every request, and they are daemon threads, so a request still
@@ -60,6 +61,8 @@ def submit_all(
             except IndexError:
                 return
             try:
+                if prepare is not None:
+                    prepare(row)
                 submit_one(api, row, submission, clock, cancel)
             except BaseException as exc:  # handed to the main thread
                 done.put(exc)
@@ -167,7 +170,7 @@ def _landed(
     try:
         records = retrying(
             lambda: api.evacuation_migrations(
-                source_host=submission.source_host,
+                source_host=row.before.host,
                 instance_uuid=row.before.id,
             ),
             clock,

@@ -174,7 +174,7 @@ class _Tracking:
 @dataclasses.dataclass
 class Poller:
     api: ComputeAPI
-    source_host: str | None
+    sources: tuple[str, ...]  # the hosts evacuated: their records polled
     window: Window
     clock: Clock
     policy: WaitPolicy
@@ -183,6 +183,8 @@ class Poller:
     # Clocks of Nova's hosts may differ by this much: each window starts
     # this far before Nova's time of the last poll.
     overlap: datetime.timedelta = datetime.timedelta(minutes=1)
+    # Called with each row as it ends (--lock: unlock it).
+    on_end: Callable[[ServerOutcome], None] | None = None
     polls: int = 0
 
     def __post_init__(self) -> None:
@@ -267,13 +269,12 @@ class Poller:
 
     def _fetch(self) -> PollAnswer:
         try:
-            migrations = retrying(
-                lambda: self.api.evacuation_migrations(
-                    source_host=self.source_host
-                ),
-                self.clock,
-                self.policy.retry,
-            )
+            # A page per source host (one for all, on a server's own run).
+            migrations = [
+                record
+                for source in self.sources or (None,)
+                for record in self._records(source)
+            ]
             # Nova's time before the servers read: the next window starts
             # there (less the overlap), so no change falls between two.
             mark = self.api.nova_now()
@@ -290,6 +291,13 @@ class Poller:
         for record in migrations:
             records.setdefault(record.instance_uuid, []).append(record)
         return PollAnswer(records, {s.id: s for s in servers})
+
+    def _records(self, source: str | None) -> list[Migration]:
+        return retrying(
+            lambda: self.api.evacuation_migrations(source_host=source),
+            self.clock,
+            self.policy.retry,
+        )
 
     def _move_window(
         self, mark: datetime.datetime | None, servers: list[Server]
@@ -479,6 +487,7 @@ class Poller:
         result = verdict.kind.ends_as
         if result is not None:
             row.finish(result, now, verdict.reason)
+            self._ended(row)
         elif verdict.kind is Kind.AWAIT_FAULT:
             row.fault_polls += 1
         elif verdict.kind is Kind.RESUBMIT:
@@ -513,6 +522,7 @@ class Poller:
             row.finish(
                 Result.FAILED, self.clock.monotonic(), f"stop failed: {exc}"
             )
+            self._ended(row)
 
     def _time_out(self, rows: Sequence[ServerOutcome], now: float) -> None:
         for row in rows:
@@ -530,3 +540,8 @@ class Poller:
                     else ""
                 ),
             )
+            self._ended(row)
+
+    def _ended(self, row: ServerOutcome) -> None:
+        if self.on_end is not None:
+            self.on_end(row)

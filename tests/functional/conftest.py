@@ -45,6 +45,7 @@ from tests.sandbox.rest import NovaAPI
 OPENSTACK = Path(sys.executable).parent / "openstack"
 
 _host_numbers = itertools.count(1)
+BASE_COMPUTES = 5
 
 
 class RunOpenstack(Protocol):
@@ -69,7 +70,9 @@ class OpenstackJson(Protocol):
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sb = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    # Five computes that stay up: a test's host or two down is then no
+    # mass failure to host evacuate's guard (more than a third down).
+    sb = Sandbox(tmp_path_factory.mktemp("sandbox"), computes=BASE_COMPUTES)
     sb.start()
     try:
         yield sb
@@ -113,13 +116,18 @@ def new_compute(sandbox: Sandbox) -> Iterator[Callable[..., str]]:
     sandbox.reset_faults()
     # A stopped compute costs nothing (no heartbeat). It is also forced
     # down: Nova thinks a stopped compute up for service_down_time more,
-    # and the next test's servers scheduled to it would never build.
+    # and the next test's servers scheduled to it would never build. And
+    # disabled, as an operator leaves a dead host: the mass-failure guard
+    # counts only enabled computes.
     running = {c["host"] for c in sandbox.computes() if c["running"]}
     for name in started:
         if name in running:
             sandbox.crash_compute(name)
-        if not sandbox.admin.service(name)["forced_down"]:
+        service = sandbox.admin.service(name)
+        if not service["forced_down"]:
             sandbox.admin.force_down(name)
+        if service["status"] == "enabled":
+            sandbox.admin.disable_service(name, "test over")
 
 
 @pytest.fixture

@@ -127,6 +127,12 @@ class FakeCompute:
                 updated_at="2026-01-01T00:00:00",
             ),
             ComputeService("s2", "c2", "up", "enabled", False),
+            # Enough healthy computes that a host or two down is no mass
+            # failure to the guard.
+            *(
+                ComputeService(f"s{n}", f"c{n}", "up", "enabled", False)
+                for n in range(3, 8)
+            ),
         ]
         self.migrations: list[Migration] = []
         self.flights: dict[int, Flight] = {}
@@ -224,6 +230,16 @@ class FakeCompute:
                 else s
                 for s in self.services
             ]
+
+    def lock_server(
+        self, server_id: str, version: Microversion, reason: str | None
+    ) -> None:
+        self.calls["lock"] += 1
+        self.change(server_id, locked=True, locked_reason=reason)
+
+    def unlock_server(self, server_id: str) -> None:
+        self.calls["unlock"] += 1
+        self.change(server_id, locked=False, locked_reason=None)
 
     def flavors(self, flavor_ids: Iterable[str]) -> dict[str, Flavor]:
         self.calls["flavors"] += 1

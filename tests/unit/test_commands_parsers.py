@@ -51,7 +51,7 @@ def refused(
 
 def test_host_defaults() -> None:
     args = parse(EvacuateHost, "compute01")
-    assert args.host == "compute01"
+    assert args.hosts == ["compute01"]
     assert args.target_host is None
     assert args.force is False
     assert args.shared_storage is False
@@ -92,7 +92,7 @@ def test_host_every_option() -> None:
         "-f",
         "json",
     )
-    assert args.host == "compute01"
+    assert args.hosts == ["compute01"]
     assert args.target_host == "compute02"
     assert args.force is True
     assert args.shared_storage is True
@@ -175,7 +175,7 @@ def test_wait_with_and_without_a_timeout(
 ) -> None:
     args = parse(cls, *argv)
     assert args.wait == wait
-    name = args.server if cls is EvacuateServer else args.host
+    name = args.server if cls is EvacuateServer else args.hosts[0]
     assert name == positional
 
 
@@ -248,7 +248,21 @@ def test_a_bad_number_after_a_bare_wait_is_refused_not_a_name(
     [
         (EvacuateHost, [], "the following arguments are required: <host>"),
         (EvacuateHost, ["c1", "--bogus"], "unrecognized arguments: --bogus"),
-        (EvacuateHost, ["c1", "c2"], "unrecognized arguments: c2"),
+        (
+            EvacuateHost,
+            ["c1", "--property", "HA_Enabled"],
+            "argument --property: expected <key>=<value>, got 'HA_Enabled'",
+        ),
+        (
+            EvacuateHost,
+            ["c1", "--max-failed-fraction", "nan"],
+            "argument --max-failed-fraction: expected a fraction",
+        ),
+        (
+            EvacuateHost,
+            ["c1", "--max-failed-hosts", "0"],
+            "argument --max-failed-hosts: expected a whole number",
+        ),
         (EvacuateHost, ["c1", "--target-state", "off"], "invalid choice"),
         (
             EvacuateServer,
@@ -291,3 +305,49 @@ def test_a_disable_reason_nova_cannot_keep_is_refused(
 ) -> None:
     line = refused(EvacuateHost, ["c1", "--disable-reason", reason], capsys)
     assert "argument --disable-reason: expected one line" in line
+
+
+def test_several_hosts_and_every_filter() -> None:
+    args = parse(
+        EvacuateHost,
+        "c1",
+        "c2",
+        "--server",
+        "web-1",
+        "--server",
+        "web-2",
+        "--project",
+        "p1",
+        "--tag",
+        "ha",
+        "--property",
+        "HA_Enabled=True",
+        "--property",
+        "tier=a=b",
+        "--exclude-tag",
+        "amphora",
+        "--exclude-property",
+        "role=lb",
+        "--lock",
+        "--max-failed-hosts",
+        "5",
+        "--max-failed-fraction",
+        "0.5",
+    )
+    assert args.hosts == ["c1", "c2"]
+    assert args.servers == ["web-1", "web-2"]
+    assert args.projects == ["p1"]
+    assert args.tags == ["ha"]
+    assert args.properties == [("HA_Enabled", "True"), ("tier", "a=b")]
+    assert args.exclude_tags == ["amphora"]
+    assert args.exclude_properties == [("role", "lb")]
+    assert args.lock is True
+    assert args.max_failed_hosts == 5
+    assert args.max_failed_fraction == 0.5
+
+
+def test_host_guard_defaults() -> None:
+    args = parse(EvacuateHost, "c1")
+    assert (args.servers, args.tags, args.lock) == ([], [], False)
+    assert args.max_failed_hosts == 3
+    assert args.max_failed_fraction == pytest.approx(1 / 3)

@@ -339,6 +339,7 @@ def test_a_destination_a_heartbeat_late_is_asked_again_not_called_dead(
         answer = real(host)
         if host is None:
             asked_at.append(clock.now)
+        if len(asked_at) == 2:  # the first is the plan's
             # Its heartbeat comes back, and the rebuild goes on.
             api.services = [
                 dataclasses.replace(s, state="up") if s.host == "c2" else s
@@ -353,7 +354,7 @@ def test_a_destination_a_heartbeat_late_is_asked_again_not_called_dead(
     [row] = report.rows
     assert row.result is Result.VERIFIED
     assert row.destination == "c2"
-    assert len(asked_at) == 1
+    assert len(asked_at) == 1 + 1
     assert api.calls["evacuate"] == 1
 
 
@@ -616,7 +617,7 @@ def test_without_a_date_the_window_follows_nova_s_timestamps() -> None:
 
 def test_a_target_in_a_down_cell_is_refused() -> None:
     api = FakeCompute(server("a"))
-    api.services.append(ComputeService("", "c5", "unknown", "unknown", False))
+    api.services.append(ComputeService("", "c9", "unknown", "unknown", False))
     with pytest.raises(UsageError, match="nova-compute is unknown"):
-        run(api, host="c5")
+        run(api, host="c9")
     assert api.calls["evacuate"] == 0

@@ -8,7 +8,8 @@ import pytest
 
 from osc_evacuate.core import evacuation
 from osc_evacuate.core.capacity import Fit
-from osc_evacuate.core.errors import Refused
+from osc_evacuate.core.errors import Refused, UsageError
+from osc_evacuate.core.filters import ServerFilter
 from osc_evacuate.core.microversion import mv
 from osc_evacuate.core.models import (
     EvacuateOptions,
@@ -17,7 +18,8 @@ from osc_evacuate.core.models import (
     Room,
     Server,
 )
-from osc_evacuate.core.outcome import Action, Result
+from osc_evacuate.core.outcome import Action, LockState, Result
+from osc_evacuate.core.waiter import WaitPolicy
 from tests.unit.fake_compute import FakeClock, FakeCompute, server
 
 TINY = Flavor(vcpus=1, ram=512, disk=1, name="tiny")
@@ -37,7 +39,7 @@ def sized(sid: str, flavor: Flavor = TINY, image: str = "img") -> Server:
 
 def plan(api: FakeCompute, **request: object) -> evacuation.Plan:
     req = evacuation.Request(options=EvacuateOptions(), **request)  # type: ignore[arg-type]
-    return evacuation.plan_host(api, "c1", req, FakeClock())
+    return evacuation.plan_hosts(api, ["c1"], req, FakeClock())
 
 
 def cloud(*servers: Server) -> FakeCompute:
@@ -142,7 +144,7 @@ def test_force_down_is_planned_and_sent_before_the_first_evacuation() -> None:
         plan(api)
     planned = plan(api, force_down=True, disabled_reason="fenced")
     [change] = planned.service_changes
-    assert change.body == {
+    assert change.request.body == {
         "forced_down": True,
         "status": "disabled",
         "disabled_reason": "fenced",
@@ -158,3 +160,130 @@ def test_force_down_is_planned_and_sent_before_the_first_evacuation() -> None:
 def test_force_down_of_a_host_forced_down_already_changes_nothing() -> None:
     api = cloud(sized("a"))  # c1 is forced down in the fake
     assert plan(api, force_down=True).service_changes == []
+
+
+def down(api: FakeCompute, *hosts: str) -> None:
+    api.services = [
+        dataclasses.replace(s, state="down", forced_down=True)
+        if s.host in hosts
+        else s
+        for s in api.services
+    ]
+
+
+def test_two_hosts_one_plan_one_capacity_check_one_poll_loop() -> None:
+    api = cloud(sized("a"), dataclasses.replace(sized("b"), host="c3"))
+    down(api, "c3")
+    request = evacuation.Request(
+        EvacuateOptions(), wait=WaitPolicy(timeout=600)
+    )
+    report = evacuation.evacuate_hosts(api, ["c1", "c3"], request, FakeClock())
+    assert report.sources == ("c1", "c3")
+    assert {r.before.id: r.before.host for r in report.rows} == {
+        "a": "c1",
+        "b": "c3",
+    }
+    assert {r.result for r in report.rows} == {Result.VERIFIED}
+    assert api.calls["rooms"] == 1
+    # Each poll: the servers once, and the records of each host.
+    polls = api.calls["servers_changed_since"]
+    assert api.calls["migrations"] == 2 + 2 * polls
+
+
+@pytest.mark.parametrize(
+    ("named", "down_too", "guard", "refused"),
+    [
+        (["c1"], [], evacuation.Guard(), False),
+        # 4 hosts: more than 3.
+        (["c1", "c3", "c4", "c5"], [], evacuation.Guard(), True),
+        (
+            ["c1", "c3", "c4", "c5"],
+            [],
+            evacuation.Guard(max_hosts=4, max_fraction=0.6),
+            False,
+        ),
+        # 1 named + 1 already down = 2 of 7: not more than a third.
+        (["c1"], ["c3"], evacuation.Guard(), False),
+        # 1 named + 2 already down = 3 of 7: more than a third.
+        (["c1"], ["c3", "c4"], evacuation.Guard(), True),
+        (["c1"], ["c3", "c4", "c5"], evacuation.Guard(max_hosts=9), True),
+        (["c1"], ["c3"], evacuation.Guard(max_fraction=0.25), True),
+    ],
+)
+def test_the_mass_failure_guard(
+    named: list[str],
+    down_too: list[str],
+    guard: evacuation.Guard,
+    refused: bool,
+) -> None:
+    api = cloud(sized("a"))
+    down(api, *named, *down_too)
+    request = evacuation.Request(EvacuateOptions(), guard=guard)
+    if not refused:
+        evacuation.plan_hosts(api, named, request, FakeClock())
+        return
+    with pytest.raises(Refused, match="mass failure") as exc:
+        evacuation.plan_hosts(api, named, request, FakeClock())
+    assert f"{len(named) + len(down_too)} computes would be down" in str(
+        exc.value
+    )
+    accepted = dataclasses.replace(request, accept_mass_failure=True)
+    evacuation.plan_hosts(api, named, accepted, FakeClock())
+
+
+def test_filters_choose_what_is_sent_and_say_why_the_rest_is_not() -> None:
+    ha = dataclasses.replace(sized("ha"), metadata={"HA_Enabled": "True"})
+    amphora = dataclasses.replace(
+        sized("lb"), metadata={"HA_Enabled": "True"}, tags=frozenset({"lb"})
+    )
+    plain = sized("plain")
+    api = cloud(ha, amphora, plain)
+    filters = ServerFilter(
+        properties=(("HA_Enabled", "True"),), exclude_tags=frozenset({"lb"})
+    )
+    planned = plan(api, filters=filters)
+    why = {r.before.id: (r.action, r.error) for r in planned.rows}
+    assert why == {
+        "ha": (Action.SUBMITTED, None),
+        "lb": (Action.SKIPPED, "excluded by --exclude-tag lb"),
+        "plain": (Action.SKIPPED, "excluded by --property HA_Enabled=True"),
+    }
+    # Only what is sent is packed.
+    assert [r.fit for r in planned.rows] == [Fit.FITS, None, None]
+
+
+def test_a_server_named_that_is_not_on_the_host_is_an_error() -> None:
+    api = cloud(sized("a"), sized("b"))
+    planned = plan(api, server_names=("vm-b",))
+    assert [r.action for r in planned.rows] == [
+        Action.SKIPPED,
+        Action.SUBMITTED,
+    ]
+    with pytest.raises(UsageError, match="--server elsewhere is not on c1"):
+        plan(api, server_names=("elsewhere",))
+
+
+def test_lock_holds_each_server_until_its_row_ends() -> None:
+    theirs = dataclasses.replace(
+        sized("theirs"), locked=True, locked_reason="owner: do not touch"
+    )
+    api = cloud(sized("a"), theirs)
+    request = evacuation.Request(
+        EvacuateOptions(),
+        wait=WaitPolicy(timeout=600),
+        lock=True,
+    )
+    report = evacuation.evacuate_host(api, "c1", request, FakeClock())
+    a, b = report.rows
+    assert a.lock is LockState.UNLOCKED
+    assert b.lock is LockState.ALREADY
+    assert (api.calls["lock"], api.calls["unlock"]) == (1, 1)
+    assert api.servers["a"].locked is False
+    assert api.servers["theirs"].locked is True
+    assert {r.result for r in report.rows} == {Result.VERIFIED}
+
+
+def test_lock_needs_wait() -> None:
+    api = cloud(sized("a"))
+    with pytest.raises(UsageError, match="--lock needs --wait"):
+        plan(api, lock=True)

@@ -92,6 +92,6 @@ def test_the_submission_never_shows_its_body() -> None:
     from osc_evacuate.core.microversion import mv
     from osc_evacuate.core.submit import Submission
 
-    shown = repr(Submission("c1", mv("2.94"), {"adminPass": "s3cret"}))
+    shown = repr(Submission(mv("2.94"), {"adminPass": "s3cret"}))
     assert "s3cret" not in shown
     assert "minor=94" in shown

@@ -31,11 +31,12 @@ from sphinx.util.docutils import SphinxDirective
 from osc_evacuate.commands import (
     exit_codes,
     host,
+    lifecycle,
     osc_columns,
     plan_view,
     server,
 )
-from osc_evacuate.core import evacuation, outcome, rules, verdict
+from osc_evacuate.core import outcome, preflight, rules, verdict
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
     EVACUABLE_VM_STATES,
@@ -113,6 +114,11 @@ COLUMN_MEANINGS = {
     "Target": (
         "the host asked for with ``--target-host`` (``--host``), or "
         "``scheduler``; empty when it would not be submitted"
+    ),
+    "Locked": (
+        "what ``--lock`` did: ``locked, then unlocked``, ``locked`` (an "
+        "unlock failed, with why), ``already locked: left locked``, ``not "
+        "locked: <why>``; empty without ``--lock``"
     ),
     "Host Action": (
         "what ``--force-down`` would change on the source's nova-compute "
@@ -312,7 +318,7 @@ class OptionMicroversions(GeneratedTable):
         rows.append(
             (
                 "``--target-state stopped``",
-                f"any; below {evacuation.STOPS_ITSELF} only with ``--wait``: "
+                f"any; below {preflight.STOPS_ITSELF} only with ``--wait``: "
                 "each server is stopped once it has landed",
             )
         )
@@ -334,34 +340,39 @@ def parse_exit_codes(text: str) -> list[tuple[int, str]]:
 
 
 class ExitCodes(GeneratedTable):
-    """EXIT_CODES_HELP, the epilog of both commands' --help."""
+    """EXIT_CODES_HELP, the epilog of the evacuate commands' --help; with
+    the argument "lifecycle", the host evacuation show/finish one's."""
 
     def lines(self) -> list[str]:
-        codes = parse_exit_codes(exit_codes.EXIT_CODES_HELP)
+        lifecycle = bool(self.arguments) and self.arguments[0] == "lifecycle"
+        only_lifecycle = {exit_codes.EXIT_WAITING, exit_codes.EXIT_INCOMPLETE}
         named = {
             value
             for name, value in vars(exit_codes).items()
             if name.startswith("EXIT_") and isinstance(value, int)
         }
+        if lifecycle:
+            codes = parse_exit_codes(exit_codes.LIFECYCLE_EXIT_CODES_HELP)
+            expected = only_lifecycle | {0, 1, 2}
+        else:
+            codes = parse_exit_codes(exit_codes.EXIT_CODES_HELP)
+            # 1 is OSC's CommandError, not ours.
+            expected = (named - only_lifecycle) | {1}
         check_described(
             "exit code",
             [code for code, _ in codes],
-            sorted(named | {1}),  # 1 is OSC's CommandError, not ours
+            sorted(expected),
             self.get_location(),
         )
+        table = list_table(
+            ("Code", "Meaning"),
+            [(f"``{code}``", literal_options(words)) for code, words in codes],
+        )
+        if lifecycle:
+            return table
         # Which code wins when rows differ: exit_code() says it, and why.
         ranking = " ".join((exit_codes.exit_code.__doc__ or "").split())
-        return [
-            *list_table(
-                ("Code", "Meaning"),
-                [
-                    (f"``{code}``", literal_options(words))
-                    for code, words in codes
-                ],
-            ),
-            f"One code per run. {ranking}",
-            "",
-        ]
+        return [*table, f"One code per run. {ranking}", ""]
 
 
 def literal_options(words: str) -> str:
@@ -444,6 +455,34 @@ class StockColumns(GeneratedTable):
         ]
 
 
+LIFECYCLE_MEANINGS = {
+    "Host": "the evacuated host",
+    "State": "its nova-compute, ``up`` or ``down``, as Nova judges it",
+    "Forced Down": "whether its nova-compute is forced down",
+    "Status": "its nova-compute, ``enabled`` or ``disabled``",
+    "Disabled Reason": "why it is disabled; empty when enabled",
+    "Evacuation Records": (
+        'its evacuation records by status, e.g. ``{"done": 2}``'
+    ),
+    "Servers On Host": "how many servers Nova still places on it",
+    "Not Evacuated": (
+        "IDs of the servers still on it that could be evacuated (active, "
+        "stopped or error)"
+    ),
+    "Unfinished": (
+        "IDs of the servers whose latest evacuation is still ``accepted`` "
+        "or ``pre-migrating``"
+    ),
+    "Verdict": (
+        "``evacuation incomplete``, ``waiting for nova-compute to "
+        "restart``, ``ready to return`` or ``in service``"
+    ),
+    "Next Step": "what to do next, as a command where there is one",
+    "Verdict Before": "the verdict ``show`` gave before the change",
+    "Changed": "the requests that changed the service",
+    "Warning": "with ``--force``: what Nova will do with what is left",
+}
+
 COMMAND_GROUP = "openstack.evacuate.v1"
 COMMAND_COLUMNS: Mapping[str, Callable[[], Sequence[str]]] = {
     "host evacuate": lambda: host.COLUMNS,
@@ -452,7 +491,11 @@ COMMAND_COLUMNS: Mapping[str, Callable[[], Sequence[str]]] = {
     "server evacuate --dry-run": lambda: (
         server_fields() + plan_view.PLAN_COLUMNS
     ),
+    "host evacuation show": lambda: lifecycle.SHOW_COLUMNS,
+    "host evacuation finish": lambda: lifecycle.FINISH_COLUMNS,
 }
+# The lifecycle commands' columns mean something of their own.
+LIFECYCLE_COMMANDS = ("host evacuation show", "host evacuation finish")
 
 
 def formats(command: str) -> list[str]:
@@ -493,9 +536,21 @@ class Columns(GeneratedTable):
             )
             return []
         names = COMMAND_COLUMNS[command]()
-        every = {n for columns in COMMAND_COLUMNS.values() for n in columns()}
-        check_described(
-            "column", COLUMN_MEANINGS, sorted(every), self.get_location()
+        for group, meanings in (
+            (
+                [c for c in COMMAND_COLUMNS if c not in LIFECYCLE_COMMANDS],
+                COLUMN_MEANINGS,
+            ),
+            (list(LIFECYCLE_COMMANDS), LIFECYCLE_MEANINGS),
+        ):
+            every = {n for c in group for n in COMMAND_COLUMNS[c]()}
+            check_described(
+                "column", meanings, sorted(every), self.get_location()
+            )
+        meanings = (
+            LIFECYCLE_MEANINGS
+            if command in LIFECYCLE_COMMANDS
+            else COLUMN_MEANINGS
         )
         choices = ", ".join(f"``{f}``" for f in formats(command))
         return [
@@ -503,7 +558,7 @@ class Columns(GeneratedTable):
             "",
             *list_table(
                 ("Column (JSON key)", "Meaning"),
-                [(f"``{n}``", COLUMN_MEANINGS.get(n, "")) for n in names],
+                [(f"``{n}``", meanings.get(n, "")) for n in names],
             ),
         ]
 

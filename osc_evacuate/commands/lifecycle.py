@@ -1,0 +1,161 @@
+"""openstack host evacuation show <host> / finish <host>: returning the
+failed host to service once its evacuation is over (core/lifecycle.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from osc_lib import exceptions
+
+from osc_evacuate.commands import base
+from osc_evacuate.commands.exit_codes import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_WAITING,
+    LIFECYCLE_EXIT_CODES_HELP,
+)
+from osc_evacuate.core import lifecycle
+from osc_evacuate.core.errors import EvacuateError
+from osc_evacuate.core.lifecycle import Verdict
+from osc_evacuate.core.models import ComputeService
+
+LOG = logging.getLogger(__name__)
+
+SHOW_EXIT = {
+    Verdict.READY: EXIT_OK,
+    Verdict.IN_SERVICE: EXIT_OK,
+    Verdict.WAITING: EXIT_WAITING,
+    Verdict.INCOMPLETE: EXIT_INCOMPLETE,
+}
+
+
+SERVICE_COLUMNS = ("Host", "State", "Forced Down", "Status", "Disabled Reason")
+SHOW_COLUMNS = (
+    *SERVICE_COLUMNS,
+    "Evacuation Records",
+    "Servers On Host",
+    "Not Evacuated",
+    "Unfinished",
+    "Verdict",
+    "Next Step",
+)
+FINISH_COLUMNS = (*SERVICE_COLUMNS, "Verdict Before", "Changed", "Warning")
+
+
+def service_values(service: ComputeService) -> tuple[Any, ...]:
+    return (
+        service.host,
+        service.state,
+        service.forced_down,
+        service.status,
+        service.disabled_reason,
+    )
+
+
+def show_values(state: lifecycle.HostState) -> tuple[Any, ...]:
+    return (
+        *service_values(state.service),
+        state.records,
+        len(state.servers),
+        [s.id for s in state.left],
+        [m.instance_uuid for m in state.unfinished],
+        state.verdict.value,
+        state.next_step,
+    )
+
+
+def finish_values(done: lifecycle.Finished) -> tuple[Any, ...]:
+    return (
+        *service_values(done.after),
+        done.before.verdict.value,
+        [f"{c.method} {c.path}" for c in done.changes],
+        done.warning,
+    )
+
+
+class _HostCommand(base.ShowOne):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.epilog = LIFECYCLE_EXIT_CODES_HELP
+        parser.add_argument(
+            "host",
+            metavar="<host>",
+            help="The evacuated compute host (exact name of its nova-compute)",
+        )
+        return parser
+
+    def _run_core(self, job: Any) -> Any:
+        try:
+            return job()
+        except EvacuateError as exc:
+            LOG.debug("stopped: %s: %s", type(exc).__name__, exc)
+            raise exceptions.CommandError(str(exc)) from exc
+
+
+class ShowHostEvacuation(_HostCommand):
+    _description = (
+        "Show where the evacuation of a failed host stands, and whether the "
+        "host can return to service.\n\n"
+        "The verdict is one of: evacuation incomplete (servers that could "
+        "be evacuated are still on it, or an evacuation is unfinished); "
+        "waiting for nova-compute to restart (its records are still done: "
+        "Nova turns them completed when the host's nova-compute starts); "
+        "ready to return (openstack host evacuation finish); in service."
+    )
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        api = self.app.client_manager.evacuate
+        state: lifecycle.HostState = self._run_core(
+            lambda: lifecycle.host_state(api, parsed_args.host)
+        )
+        self.exit_code = SHOW_EXIT[state.verdict]
+        return SHOW_COLUMNS, show_values(state)
+
+
+class FinishHostEvacuation(_HostCommand):
+    _description = (
+        "Return an evacuated host to service: clear its nova-compute's "
+        "forced-down and enable it.\n\n"
+        "Only once every evacuation from it is over and its records are "
+        "completed, which happens when the host's nova-compute starts "
+        "again; until then it refuses and says what is missing."
+    )
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--keep-disabled",
+            action="store_true",
+            help="Clear forced-down, but leave the service disabled",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help=(
+                "Return the host although servers are still on it or an "
+                "evacuation is unfinished (a warning says what Nova does "
+                "with them); records still done stop it even so"
+            ),
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        api = self.app.client_manager.evacuate
+        done: lifecycle.Finished = self._run_core(
+            lambda: lifecycle.finish(
+                api,
+                parsed_args.host,
+                keep_disabled=parsed_args.keep_disabled,
+                force=parsed_args.force,
+            )
+        )
+        if done.warning:
+            LOG.warning("--force: %s", done.warning)
+        return FINISH_COLUMNS, finish_values(done)
