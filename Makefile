@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint unit functional docs dist bench sandbox clean
+.PHONY: venv demo test lint unit functional docs docs-capture dist bench sandbox clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ test: lint docs
 # every time, since Sphinx cannot see that they changed.
 docs: venv
 	$(BIN)/sphinx-build -q -W --keep-going -E -b html doc/source doc/build/html
+
+# The runbook's outputs (doc/source/runbook/*.txt), captured anew from the
+# sandbox; ids and timings are normalised, so only a change of behaviour
+# shows as a diff.
+docs-capture: venv
+	$(BIN)/python tools/capture_runbook.py
 
 # An sdist and a wheel in dist/, checked as the package index renders them.
 dist: venv

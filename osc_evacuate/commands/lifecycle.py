@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from osc_lib import exceptions
+from osc_lib.cli import format_columns
 
 from osc_evacuate.commands import base
 from osc_evacuate.commands.exit_codes import (
@@ -58,10 +59,10 @@ def service_values(service: ComputeService) -> tuple[Any, ...]:
 def show_values(state: lifecycle.HostState) -> tuple[Any, ...]:
     return (
         *service_values(state.service),
-        state.records,
+        format_columns.DictColumn(state.records),
         len(state.servers),
-        [s.id for s in state.left],
-        [m.instance_uuid for m in state.unfinished],
+        format_columns.ListColumn([s.id for s in state.left]),
+        format_columns.ListColumn([m.instance_uuid for m in state.unfinished]),
         state.verdict.value,
         state.next_step,
     )
@@ -71,7 +72,9 @@ def finish_values(done: lifecycle.Finished) -> tuple[Any, ...]:
     return (
         *service_values(done.after),
         done.before.verdict.value,
-        [f"{c.method} {c.path}" for c in done.changes],
+        format_columns.ListColumn(
+            [f"{c.method} {c.path}" for c in done.changes]
+        ),
         done.warning,
     )
 

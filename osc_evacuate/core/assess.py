@@ -65,7 +65,8 @@ def assess(
         server = row.before
         flavor = server.flavor or flavors.get(server.flavor_id or "")
         image = images.get(server.image_id or "")
-        refused = row.error if row.action is Action.SKIPPED else None
+        skipped = row.action is Action.SKIPPED and not row.filtered
+        refused = row.error if skipped else None
         if refused is None and row.action is Action.SUBMITTED:
             refused = risk.nova_refuses(flavor, image)
             if refused is not None:

@@ -26,6 +26,7 @@ import collections
 import dataclasses
 import enum
 import logging
+from collections.abc import Sequence
 
 from osc_evacuate.core import rules
 from osc_evacuate.core.api import ComputeAPI
@@ -87,21 +88,31 @@ class HostState:
         parts = []
         if self.left:
             parts.append(
-                f"{len(self.left)} servers that could be evacuated are still "
-                f"on {self.service.host} ({_names(self.left)})"
+                f"{_count(self.left, 'server')} that could be evacuated "
+                f"{_are(self.left)} still on {self.service.host} "
+                f"({_names(self.left)})"
             )
         if self.unfinished:
             servers = ", ".join(m.instance_uuid for m in self.unfinished)
             parts.append(
-                f"{len(self.unfinished)} evacuations are unfinished "
-                f"({servers})"
+                f"{_count(self.unfinished, 'evacuation')} "
+                f"{_are(self.unfinished)} unfinished ({servers})"
             )
         if self.done:
             parts.append(
-                f"{len(self.done)} evacuation records are still done: "
-                f"nova-compute on {self.service.host} has not started since"
+                f"{_count(self.done, 'evacuation record')} "
+                f"{_are(self.done)} still done: nova-compute on "
+                f"{self.service.host} has not started since"
             )
         return "; ".join(parts)
+
+
+def _count(items: Sequence[object], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _are(items: Sequence[object]) -> str:
+    return "is" if len(items) == 1 else "are"
 
 
 def _names(servers: list[Server], most: int = 5) -> str:

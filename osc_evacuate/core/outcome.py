@@ -86,6 +86,8 @@ class ServerOutcome:
     fit: Fit | None = None
     lock: LockState | None = None  # None: no --lock
     lock_error: str | None = None
+    # Skipped by a filter of host evacuate, not because Nova would refuse.
+    filtered: bool = False
 
     @property
     def destination(self) -> str | None:

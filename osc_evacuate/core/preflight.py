@@ -190,6 +190,16 @@ def plan_hosts(
         rows += plan_servers(on_host[host], records[host], target)
     _filter(rows, filters)
     rows += _evacuated_earlier(api, on_host, records, request)
+    # Host by host, by name: Nova's order (newest first, servers booted in
+    # the same second in any order) would change from run to run.
+    order = {host: n for n, host in enumerate(sources)}
+    rows.sort(
+        key=lambda r: (
+            order.get(r.before.host or "", 0),
+            r.before.name,
+            r.before.id,
+        )
+    )
     plan = Plan(sources, version, rows, _target(request))
     plan.service_changes = [
         HostChange(host, change)
@@ -447,6 +457,7 @@ def _filter(rows: list[ServerOutcome], filters: ServerFilter) -> None:
             LOG.debug("plan %s: skipped, %s", row.before.id, why)
             row.action, row.result = Action.SKIPPED, Result.SKIPPED
             row.expected_status, row.error = None, why
+            row.filtered = True
 
 
 def _evacuated_earlier(
