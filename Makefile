@@ -29,10 +29,15 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 functional: venv
-	$(BIN)/pytest -q tests/functional
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile tests/functional
+
+# Two workers, each with its own sandbox cloud (conftest.py), a test file
+# at a time: most of a functional test is waiting on Nova, so two run in
+# about the time of one. WORKERS=0 runs them all in this process.
+WORKERS ?= 2
 
 test: lint docs
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile tests
 
 # The HTML docs, warnings as errors. -E: the command reference, the tables
 # generated from the code and the release notes (from git) are read anew

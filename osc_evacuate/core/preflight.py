@@ -433,7 +433,10 @@ def _check_target(
     if target is None:
         return
     if target in sources:
-        raise UsageError(f"the target host {target} is a host being evacuated")
+        which = "the host" if len(sources) == 1 else "one of the hosts"
+        raise UsageError(
+            f"the target host {target} is {which} being evacuated"
+        )
     service = find_compute_service(services, target)
     # --force skips the scheduler, so a disabled spare host is fair game.
     disabled = service.status != "enabled" and not options.force

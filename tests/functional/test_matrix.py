@@ -501,13 +501,18 @@ def test_no_valid_host_fails_once_without_retries(
     servers = crashed_host_with(sandbox, boot_servers, fresh_host, 2)
     only_host_up(fresh_host)
     # No host can take them: refused before any request...
-    proc = run_openstack("host", "evacuate", fresh_host, "--wait", "120")
+    proc = run_openstack(
+        "host", "evacuate", fresh_host, "--yes", "--wait", "120"
+    )
     check(proc, 1, nova, none_for(servers), "no compute can take them")
     # ...unless the operator insists; then Nova's NoValidHost, once each.
+    # (--yes: the only compute left enabled is down, which the guard calls
+    # a mass failure.)
     proc = run_openstack(
         "host",
         "evacuate",
         fresh_host,
+        "--yes",
         "--ignore-capacity",
         "--wait",
         "120",
