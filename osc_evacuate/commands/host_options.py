@@ -11,6 +11,7 @@ import argparse
 import logging
 import math
 
+from osc_evacuate.commands import options
 from osc_evacuate.core.filters import ServerFilter, key_value
 from osc_evacuate.core.preflight import Guard
 
@@ -29,15 +30,7 @@ def property_pair(text: str) -> tuple[str, str]:
 
 
 def host_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 1 <= value <= MAX_HOSTS:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number from 1 to {MAX_HOSTS}, got {text!r}"
-        )
-    return value
+    return options.whole_number(text, 1, MAX_HOSTS)
 
 
 def fraction(text: str) -> float:

@@ -57,14 +57,14 @@ def seconds(text: str) -> float:
 
 
 def retries(text: str) -> int:
-    return _whole_number(text, 0, MAX_RETRIES)
+    return whole_number(text, 0, MAX_RETRIES)
 
 
 def parallel(text: str) -> int:
-    return _whole_number(text, 1, MAX_PARALLEL)
+    return whole_number(text, 1, MAX_PARALLEL)
 
 
-def _whole_number(text: str, minimum: int, maximum: int) -> int:
+def whole_number(text: str, minimum: int, maximum: int) -> int:
     try:
         value: int | None = int(text)
     except ValueError:
