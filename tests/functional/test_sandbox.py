@@ -974,3 +974,48 @@ def test_down_cell_hides_service_ids(
     assert "id" in nova.service(fresh_host)
     with pytest.raises(SandboxError, match="400"):
         sandbox.control("POST", "down-cell", {"down": "yes"})
+
+
+def test_keystone_issues_tokens_to_token_clients(sandbox: Sandbox) -> None:
+    """python-novaclient authenticates with a token: the stand-in answers
+    a sandbox token back, scoped, with the sandbox's catalog."""
+    url = f"{sandbox.url}/identity/v3/auth/tokens"
+    auth: dict[str, Any] = {
+        "identity": {"methods": ["token"], "token": {"id": "admin:admin"}}
+    }
+    scoped = {**auth, "scope": {"project": {"id": "demo"}}}
+    resp = requests.post(url, json={"auth": scoped}, timeout=30)
+    assert resp.status_code == 201
+    assert resp.headers["X-Subject-Token"] == "admin:demo"
+    token = resp.json()["token"]
+    assert token["project"]["id"] == "demo"
+    catalog = {
+        entry["type"]: entry["endpoints"][0]["url"]
+        for entry in token["catalog"]
+    }
+    assert catalog["compute"] == f"{sandbox.url}/v2.1"
+    assert catalog["placement"] == f"{sandbox.url}/placement"
+    bad: dict[str, Any] = {
+        "identity": {"methods": ["token"], "token": {"id": "nope"}}
+    }
+    assert (
+        requests.post(url, json={"auth": bad}, timeout=30).status_code == 401
+    )
+
+
+def test_the_request_log_times_and_sizes_each_answer(
+    sandbox: Sandbox, nova: NovaAPI
+) -> None:
+    sandbox.reset_requests()
+    before = time.monotonic()
+    resp = nova.request("GET", "/servers/detail", microversion="2.80")
+    after = time.monotonic()
+    [entry] = [
+        e
+        for e in sandbox.requests()["log"]
+        if e["path"] == "/v2.1/servers/detail"
+    ]
+    # The system's monotonic clock: the same in the sandbox and here.
+    assert before <= entry["at"] <= after
+    assert 0 <= entry["seconds"] <= after - before
+    assert entry["bytes"] == len(resp.content)

@@ -9,13 +9,19 @@ injector (faults.py), so a faulted request is recorded too: its entry's
 Placement's requests are those whose path starts with ``/placement``
 (``GET /placement/resource_providers``); the computes' own calls to
 Placement never cross HTTP and are not recorded.
+
+Each entry also says when the request arrived (``at``: time.monotonic(),
+the system's monotonic clock, which a benchmark in another process on
+this machine reads too), how long the answer took (``seconds``) and how
+many bytes its body had (``bytes``), counted as the server sends them.
 """
 
 from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from tests.sandbox.wsgiutil import parse_json, read_body
@@ -87,6 +93,9 @@ class RequestRecorder:
             "status": None,
             "body": parse_json(read_body(environ)),
             "fault": None,
+            "at": time.monotonic(),
+            "seconds": None,
+            "bytes": 0,
         }
         environ[RECORD_KEY] = entry
         # Counted on arrival so a request that hangs still shows up.
@@ -99,4 +108,18 @@ class RequestRecorder:
             entry["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, *exc)
 
-        return self.app(environ, recording_start_response)
+        return _counted(self.app(environ, recording_start_response), entry)
+
+
+def _counted(body: Iterable[bytes], entry: dict[str, Any]) -> Iterator[bytes]:
+    """The body, as it is sent, counting its bytes and the time the answer
+    took (done once the last chunk is sent)."""
+    try:
+        for chunk in body:
+            entry["bytes"] += len(chunk)
+            yield chunk
+    finally:
+        entry["seconds"] = round(time.monotonic() - entry["at"], 4)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()

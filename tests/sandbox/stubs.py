@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.sandbox.wsgiutil import json_response
+from tests.sandbox.wsgiutil import json_response, parse_json, read_body
 
 ImageSource = Callable[[], list[dict[str, Any]]]
 
@@ -125,13 +125,62 @@ def _in_filter(value: str) -> set[str]:
     return {value}
 
 
+CATALOG = (
+    ("compute", "nova", "/v2.1"),
+    ("placement", "placement", "/placement"),
+    ("image", "glance", "/image"),
+    ("identity", "keystone", "/identity/v3"),
+)
+
+
+def _token_body(token: str, base_url: str) -> dict[str, Any]:
+    user, project = token.split(":")
+    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+        hours=12
+    )
+    domain = {"id": "default", "name": "Default"}
+    return {
+        "token": {
+            "methods": ["token"],
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+            "user": {"id": user, "name": user, "domain": domain},
+            "project": {"id": project, "name": project, "domain": domain},
+            "roles": [{"id": "admin", "name": "admin"}]
+            if user == "admin"
+            else [{"id": "member", "name": "member"}],
+            "catalog": [
+                {
+                    "type": kind,
+                    "name": name,
+                    "id": kind,
+                    "endpoints": [
+                        {
+                            "id": f"{kind}-{interface}",
+                            "interface": interface,
+                            "region": "RegionOne",
+                            "region_id": "RegionOne",
+                            "url": f"{base_url}{path}",
+                        }
+                        for interface in ("public", "internal", "admin")
+                    ],
+                }
+                for kind, name, path in CATALOG
+            ],
+        }
+    }
+
+
 def _query(environ: dict[str, Any]) -> dict[str, str]:
     return dict(parse_qsl(environ.get("QUERY_STRING", "")))
 
 
 class KeystoneStub:
     """``/identity`` prefix: just enough of Keystone v3 for version
-    discovery (the CLI builds an identity client even for server list)."""
+    discovery (the CLI builds an identity client even for server list),
+    and for clients that authenticate with a token (``nova --os-token``,
+    as the benchmark runs python-novaclient): ``POST /v3/auth/tokens``
+    takes a sandbox token ``user:project`` and answers it back, scoped to
+    the project, with a catalog of the sandbox's own endpoints."""
 
     def __call__(
         self,
@@ -158,6 +207,8 @@ class KeystoneStub:
             )
         if path == "/v3":
             return json_response(start_response, 200, {"version": version})
+        if path == "/v3/auth/tokens" and environ["REQUEST_METHOD"] == "POST":
+            return self._token(environ, start_response, base_url)
         return json_response(
             start_response,
             404,
@@ -166,7 +217,40 @@ class KeystoneStub:
                     "code": 404,
                     "title": "Not Found",
                     "message": "The sandbox has no identity service beyond "
-                    "version discovery.",
+                    "version discovery and token authentication.",
                 }
             },
+        )
+
+    def _token(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        base_url: str,
+    ) -> Iterable[bytes]:
+        body = parse_json(read_body(environ)) or {}
+        identity = (body.get("auth") or {}).get("identity") or {}
+        token = (identity.get("token") or {}).get("id")
+        if not isinstance(token, str) or token.count(":") != 1:
+            return json_response(
+                start_response,
+                401,
+                {
+                    "error": {
+                        "code": 401,
+                        "title": "Unauthorized",
+                        "message": "Sandbox tokens look like user:project.",
+                    }
+                },
+            )
+        scope = ((body.get("auth") or {}).get("scope") or {}).get("project")
+        user, project = token.split(":")
+        if isinstance(scope, dict) and scope.get("id"):
+            project = str(scope["id"])
+        issued = f"{user}:{project}"
+        return json_response(
+            start_response,
+            201,
+            _token_body(issued, base_url),
+            headers=[("X-Subject-Token", issued)],
         )
