@@ -1,111 +1,586 @@
-"""`make bench`: how fast `openstack host evacuate --wait` proves an
-evacuation, what it costs the API per poll, and the CLI's peak memory.
+"""``make bench``: osc-evacuate side by side with what operators script
+today, and with the least a client can send, on the sandbox.
 
-For N servers on a crashed host (default 5, 50 and 200) it prints one JSON
-line: wall-clock seconds of the command, requests it made by kind, poll
-cycles, requests per cycle, and the CLI process's peak RSS. Numbers come
-from the sandbox Nova on this machine: compare runs, not clouds.
+For each size (10, 50 and 200 servers on a crashed, forced-down host) and
+each way, a new sandbox boots the servers, the way evacuates them, and
+the benchmark then verifies every server the same way (its one
+evacuation record done, on another host, ACTIVE with no task):
+
+- ``osc-evacuate``: ``openstack host evacuate <host> --wait``;
+- ``nova host-evacuate``: python-novaclient's, then one GET per server
+  still on its way, each second (tools/bench_client.py poll);
+- ``osc loop``: a shell loop of stock ``openstack server evacuate <id>``,
+  then the same polling;
+- ``raw parallel`` and ``raw sequential``: the REST floor, 8 POSTs at a
+  time or one after another, then one read of the host's evacuation
+  records each 0.5 s (tools/bench_client.py raw).
+
+Stock python-openstackclient and python-novaclient run from a venv of
+their own (.bench/stock); osc-evacuate from the same packages plus the
+plugin (.bench/plugin), so that start-up costs compare. Every way pins
+compute API 2.94, so that every server ends ACTIVE.
+
+Everything is measured, nothing derived: wall time until the last server
+is seen done; the requests, by method and path, and the bytes of the
+answers, from the sandbox's request log; requests and bytes of each poll
+cycle, bucketed from the log by when each cycle began; the clients' CPU
+seconds and peak RSS (wait4). The results go to
+doc/source/bench/results.json, which the docs render; the table is
+printed too. Numbers are this machine's: compare ways, not clouds.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
+import itertools
 import json
 import os
+import platform
+import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-from tests.sandbox.client import Sandbox
+from tests.sandbox.client import Sandbox  # noqa: E402
+from tests.sandbox.recorder import path_key  # noqa: E402
 
-OPENSTACK = Path(sys.executable).parent / "openstack"
+RESULTS = REPO / "doc" / "source" / "bench" / "results.json"
+BENCH = REPO / ".bench"
+CLIENT = REPO / "tools" / "bench_client.py"
+HOST = "failed01"
+MICROVERSION = "2.94"  # every way: servers end as they were (ACTIVE)
+SIZES = (10, 50, 200)
+WAYS = (
+    "osc-evacuate",
+    "nova host-evacuate",
+    "osc loop",
+    "raw parallel",
+    "raw sequential",
+)
+STARTUP_RUNS = 11
 
 
-def measure(sandbox: Sandbox, host: str, count: int) -> dict[str, object]:
-    sandbox.add_compute(host)
-    sandbox.admin.create_servers(count, host=host)
-    sandbox.crash_compute(host, force_down=True)
-    sandbox.reset_requests()
-    start = time.monotonic()
+# -- The clients' venvs --
+
+
+def installed_version(package: str) -> str:
+    from importlib import metadata
+
+    return metadata.version(package)
+
+
+def venv(name: str, packages: list[str]) -> Path:
+    """A venv of its own under .bench, made once: its bin directory."""
+    path = BENCH / name
+    stamp = path / ".installed"
+    wanted = " ".join(packages)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        say(f"making {path} with {wanted}")
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--clear", str(path)], check=True
+        )
+        pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q"]
+        subprocess.run([*pip, *packages], check=True)
+        stamp.write_text(wanted)
+    return path / "bin"
+
+
+@dataclasses.dataclass(frozen=True)
+class Clients:
+    stock: Path  # bin of python-openstackclient and python-novaclient
+    plugin: Path  # the same, and osc-evacuate
+
+
+def clients() -> Clients:
+    version = installed_version("python-openstackclient")
+    stock = [f"python-openstackclient=={version}", "python-novaclient"]
+    stock.append("requests")
+    plugin = venv("plugin", stock)
+    # The plugin as it is in this tree, installed as a user would (not
+    # editable: an editable install's import hooks cost start-up time).
+    say("installing this tree's osc-evacuate into the plugin venv")
+    pip = [str(plugin / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run(
+        [*pip, "--no-deps", "--force-reinstall", str(REPO)], check=True
+    )
+    return Clients(stock=venv("stock", stock), plugin=plugin)
+
+
+# -- Running a client, measured --
+
+
+@dataclasses.dataclass
+class Ran:
+    stdout: str
+    stderr: str
+    returncode: int
+    cpu_seconds: float  # user + system, with its waited-for children
+    peak_rss_kib: int
+    started: float  # time.monotonic()
+    ended: float
+
+
+def measured(
+    cmd: Sequence[str] | str, env: dict[str, str], shell: bool = False
+) -> Ran:
+    started = time.monotonic()
     proc = subprocess.Popen(
-        [
-            str(OPENSTACK),
-            "host",
-            "evacuate",
-            host,
-            "--wait",
-            "600",
-            "-f",
-            "json",
-        ],
-        env=sandbox.cli_env(),
+        cmd,
+        env=env,
+        shell=shell,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    stdout, stderr, returncode, peak_kib = _collect(proc)
-    seconds = time.monotonic() - start
-    if returncode != 0:
-        raise SystemExit(f"host evacuate failed: {stderr}")
-    rows = json.loads(stdout)
-    log = sandbox.requests()["log"]
-    kinds: dict[str, int] = {}
-    for entry in log:
-        key = f"{entry['method']} {entry['path']}"
-        if "changes-since" in (entry.get("query") or ""):
-            key += " (poll)"
-        kinds[key] = kinds.get(key, 0) + 1
-    # The servers poll alone carries changes-since; each cycle adds one
-    # read of the migration records to it.
-    cycles = kinds.get("GET /v2.1/servers/detail (poll)", 0)
-    polls = 2 * cycles
-    return {
-        "servers": count,
-        "verified": sum(r["Result"] == "verified" for r in rows),
-        "seconds": round(seconds, 2),
-        "requests": len(log),
-        "poll_cycles": cycles,
-        "requests_per_cycle": round(polls / cycles, 2) if cycles else None,
-        "cli_peak_rss_mib": round(peak_kib / 1024, 1) if peak_kib else None,
-    }
-
-
-def _collect(proc: subprocess.Popen[str]) -> tuple[str, str, int, int]:
-    """Output, exit code and peak RSS (KiB) of the finished process."""
     outputs: dict[str, str] = {}
+
+    def read(name: str, pipe: Any) -> None:
+        outputs[name] = pipe.read()
+
     readers = [
-        threading.Thread(
-            target=lambda name=name, pipe=pipe: outputs.update(
-                {name: pipe.read()}
-            )
-        )
-        for name, pipe in (("out", proc.stdout), ("err", proc.stderr))
+        threading.Thread(target=read, args=("out", proc.stdout)),
+        threading.Thread(target=read, args=("err", proc.stderr)),
     ]
     for reader in readers:
         reader.start()
-    # wait4 rather than wait: it also gives this child's own rusage.
     _, status, usage = os.wait4(proc.pid, 0)
+    ended = time.monotonic()
     proc.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join()
-    return outputs["out"], outputs["err"], proc.returncode, usage.ru_maxrss
+    return Ran(
+        outputs["out"],
+        outputs["err"],
+        proc.returncode,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss,
+        started,
+        ended,
+    )
 
 
-def main() -> None:
+def check(ran: Ran, what: str) -> Ran:
+    if ran.returncode != 0:
+        raise SystemExit(
+            f"{what} exited {ran.returncode}: {ran.stderr[-2000:]}"
+        )
+    return ran
+
+
+# -- The ways --
+
+
+@dataclasses.dataclass
+class WayRun:
+    started: float
+    done_at: float
+    processes: list[Ran]
+    # When each poll cycle began; None: from the request log (ours).
+    cycles: list[float] | None
+
+
+def stock_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+    env = sandbox.cli_env()
+    env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
+    return env
+
+
+def nova_args(sandbox: Sandbox) -> list[str]:
+    """python-novaclient with a sandbox token (its own Keystone call)."""
+    return [
+        "--os-token",
+        "admin:admin",
+        "--os-auth-url",
+        f"{sandbox.url}/identity/v3",
+        "--os-compute-api-version",
+        MICROVERSION,
+    ]
+
+
+def poll_after(
+    sandbox: Sandbox, env: dict[str, str], ids: list[str], *extra: str
+) -> Ran:
+    cmd = [
+        str(Path(env["PATH"].split(":")[0]) / "python"),
+        str(CLIENT),
+        *extra,
+        "--url",
+        sandbox.url,
+        "--source",
+        HOST,
+        *ids,
+    ]
+    return check(measured(cmd, env), f"bench_client {extra[0]}")
+
+
+def ours(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
+    env = stock_env(sandbox, bins.plugin)
+    ran = check(
+        measured(
+            [
+                str(bins.plugin / "openstack"),
+                "host",
+                "evacuate",
+                HOST,
+                "--wait",
+                "900",
+                "-f",
+                "json",
+            ],
+            env,
+        ),
+        "openstack host evacuate",
+    )
+    rows = json.loads(ran.stdout)
+    assert {r["Result"] for r in rows} == {"verified"}, rows
+    return WayRun(ran.started, ran.ended, [ran], None)
+
+
+def nova_host_evacuate(
+    sandbox: Sandbox, ids: list[str], bins: Clients
+) -> WayRun:
+    env = stock_env(sandbox, bins.stock)
+    env["OS_PROJECT_ID"] = "admin"
+    cmd = [
+        str(bins.stock / "nova"),
+        *nova_args(sandbox),
+        "host-evacuate",
+        "--strict",
+        HOST,
+    ]
+    evacuate = check(measured(cmd, env), "nova host-evacuate")
+    poller = poll_after(sandbox, env, ids, "poll", "--interval", "1")
+    out = json.loads(poller.stdout)
+    return WayRun(
+        evacuate.started, out["done_at"], [evacuate, poller], out["rounds"]
+    )
+
+
+def osc_loop(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
+    env = stock_env(sandbox, bins.stock)
+    script = (
+        f"for id in {' '.join(ids)}; do "
+        f"{shlex.quote(str(bins.stock / 'openstack'))} "
+        f"--os-compute-api-version {MICROVERSION} server evacuate "
+        '"$id" > /dev/null || exit 1; done'
+    )
+    loop = check(measured(script, env, shell=True), "openstack loop")
+    poller = poll_after(sandbox, env, ids, "poll", "--interval", "1")
+    out = json.loads(poller.stdout)
+    return WayRun(loop.started, out["done_at"], [loop, poller], out["rounds"])
+
+
+def raw(parallel: int) -> Callable[[Sandbox, list[str], Clients], WayRun]:
+    def run(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
+        env = stock_env(sandbox, bins.stock)
+        ran = poll_after(
+            sandbox,
+            env,
+            ids,
+            "raw",
+            "--parallel",
+            str(parallel),
+            "--interval",
+            "0.5",
+            "--microversion",
+            MICROVERSION,
+        )
+        out = json.loads(ran.stdout)
+        return WayRun(ran.started, out["done_at"], [ran], out["rounds"])
+
+    return run
+
+
+RUNNERS: dict[str, Callable[[Sandbox, list[str], Clients], WayRun]] = {
+    "osc-evacuate": ours,
+    "nova host-evacuate": nova_host_evacuate,
+    "osc loop": osc_loop,
+    "raw parallel": raw(8),
+    "raw sequential": raw(1),
+}
+
+
+# -- What the log shows --
+
+
+def verify(sandbox: Sandbox, ids: list[str]) -> None:
+    """Every server evacuated once, done, elsewhere, ACTIVE and idle."""
+    for sid in ids:
+        server = sandbox.admin.server(sid)
+        records = sandbox.admin.migrations(instance_uuid=sid)
+        assert len(records) == 1, (sid, records)
+        assert records[0]["status"] in ("done", "completed"), records
+        assert server["OS-EXT-SRV-ATTR:host"] != HOST, server
+        assert server["status"] == "ACTIVE", server
+        assert server["OS-EXT-STS:task_state"] is None, server
+
+
+def ours_cycles(log: list[dict[str, Any]]) -> list[float]:
+    """When each of osc-evacuate's poll cycles began: its read of the
+    host's records, once the last evacuate request is in."""
+    posts = [e["at"] for e in log if e["method"] == "POST"]
+    after = max(posts, default=0.0)
+    return [
+        e["at"]
+        for e in log
+        if e["method"] == "GET"
+        and e["path"].endswith("/os-migrations")
+        and "instance_uuid" not in (e.get("query") or "")
+        and e["at"] > after
+    ]
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {
+        "min": min(values),
+        "median": statistics.median(values),
+        "max": max(values),
+    }
+
+
+def metrics(
+    log: list[dict[str, Any]], run: WayRun, servers: int, way: str
+) -> dict[str, Any]:
+    log = [e for e in log if run.started <= e["at"] <= run.done_at]
+    by_kind: dict[str, int] = {}
+    for entry in log:
+        key = path_key(entry["method"], entry["path"])
+        by_kind[key] = by_kind.get(key, 0) + 1
+    starts = run.cycles if run.cycles is not None else ours_cycles(log)
+    bounds = [*starts, run.done_at + 1]
+    per_requests, per_bytes = [], []
+    for begin, end in itertools.pairwise(bounds):
+        inside = [e for e in log if begin <= e["at"] < end]
+        per_requests.append(float(len(inside)))
+        per_bytes.append(float(sum(e["bytes"] for e in inside)))
+    return {
+        "servers": servers,
+        "way": way,
+        "wall_seconds": round(run.done_at - run.started, 2),
+        "requests": len(log),
+        "by_kind": dict(sorted(by_kind.items())),
+        "bytes": sum(e["bytes"] for e in log),
+        "cycles": len(starts),
+        "requests_per_cycle": spread(per_requests),
+        "bytes_per_cycle": spread(per_bytes),
+        "client_cpu_seconds": round(
+            sum(p.cpu_seconds for p in run.processes), 2
+        ),
+        "client_peak_rss_mib": round(
+            max(p.peak_rss_kib for p in run.processes) / 1024, 1
+        ),
+    }
+
+
+def measure(
+    servers: int, way: str, bins: Clients, state: Path
+) -> dict[str, Any]:
+    with Sandbox(state, computes=3) as sandbox:
+        sandbox.add_compute(HOST)
+        booted = sandbox.admin.create_servers(servers, host=HOST, timeout=900)
+        ids = [s["id"] for s in booted]
+        sandbox.crash_compute(HOST, force_down=True)
+        sandbox.reset_requests()
+        say(f"{way}, {servers} servers ...")
+        run = RUNNERS[way](sandbox, ids, bins)
+        log = sandbox.requests()["log"]
+        verify(sandbox, ids)
+    result = metrics(log, run, servers, way)
+    say(
+        f"{way}, {servers} servers: {result['wall_seconds']} s, "
+        f"{result['requests']} requests"
+    )
+    return result
+
+
+# -- Start-up: the plugin's cost to every openstack command --
+
+
+def startup(bins: Clients) -> dict[str, Any]:
+    out = {}
+    for words in (
+        ["server", "list", "--help"],
+        ["server", "evacuate", "--help"],
+    ):
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for _ in range(STARTUP_RUNS):
+            for key, where in (("with", bins.plugin), ("without", bins.stock)):
+                started = time.monotonic()
+                subprocess.run(
+                    [str(where / "openstack"), *words],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    check=True,
+                )
+                times[key].append(time.monotonic() - started)
+        with_ms = statistics.median(times["with"]) * 1000
+        without_ms = statistics.median(times["without"]) * 1000
+        out[" ".join(words)] = {
+            "runs": STARTUP_RUNS,
+            "with_plugin_ms": round(with_ms, 1),
+            "without_plugin_ms": round(without_ms, 1),
+            "difference_ms": round(with_ms - without_ms, 1),
+        }
+    return out
+
+
+# -- The goals, read from the results --
+
+
+def find(runs: list[dict[str, Any]], servers: int, way: str) -> Any:
+    for run in runs:
+        if run["servers"] == servers and run["way"] == way:
+            return run
+    return None
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = results["runs"]
+    out = []
+
+    def goal(name: str, measured_: str, ok: bool) -> None:
+        out.append({"goal": name, "measured": measured_, "met": ok})
+
+    for n in (50, 200):
+        mine = find(runs, n, "osc-evacuate")
+        nova = find(runs, n, "nova host-evacuate")
+        floors = [
+            r["wall_seconds"]
+            for r in (
+                find(runs, n, "raw parallel"),
+                find(runs, n, "raw sequential"),
+            )
+            if r
+        ]
+        if mine and nova:
+            ratio = mine["wall_seconds"] / nova["wall_seconds"]
+            goal(
+                f"wall time at N={n}: at most 0.9x nova host-evacuate",
+                f"{ratio:.2f}x",
+                ratio <= 0.9,
+            )
+        if mine and floors:
+            ratio = mine["wall_seconds"] / min(floors)
+            goal(
+                f"wall time at N={n}: at most 1.05x the raw floor",
+                f"{ratio:.2f}x",
+                ratio <= 1.05,
+            )
+    mine_all = [r for r in runs if r["way"] == "osc-evacuate"]
+    medians = {
+        r["servers"]: r["requests_per_cycle"]["median"]
+        for r in mine_all
+        if r["requests_per_cycle"]
+    }
+    if medians:
+        goal(
+            "requests per poll cycle: constant in N",
+            ", ".join(f"N={n}: {m:g}" for n, m in sorted(medians.items())),
+            len(set(medians.values())) == 1,
+        )
+    for r in mine_all:
+        limit = r["servers"] + 3 * r["cycles"] + 10
+        goal(
+            f"total requests at N={r['servers']}: at most N + 3 a cycle + 10",
+            f"{r['requests']} (limit {limit})",
+            r["requests"] <= limit,
+        )
+    big = find(runs, 200, "osc-evacuate")
+    if big:
+        goal(
+            "peak memory at N=200: within 150 MB",
+            f"{big['client_peak_rss_mib']} MiB",
+            big["client_peak_rss_mib"] <= 150,
+        )
+    cost = results.get("startup", {}).get("server list --help")
+    if cost:
+        goal(
+            "plugin start-up cost: at most 25 ms",
+            f"{cost['difference_ms']} ms",
+            cost["difference_ms"] <= 25,
+        )
+    return out
+
+
+# -- Output --
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def table(results: dict[str, Any]) -> str:
+    head = (
+        f"{'N':>4} {'way':<20} {'wall s':>8} {'ratio':>6} {'requests':>9} "
+        f"{'req/cycle':>10} {'KiB/cycle':>10} {'cpu s':>7} {'rss MiB':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for run in results["runs"]:
+        mine = find(results["runs"], run["servers"], "osc-evacuate")
+        ratio = run["wall_seconds"] / mine["wall_seconds"] if mine else 0
+        per = run["requests_per_cycle"] or {"median": 0}
+        size = run["bytes_per_cycle"] or {"median": 0}
+        lines.append(
+            f"{run['servers']:>4} {run['way']:<20} {run['wall_seconds']:>8} "
+            f"{ratio:>6.2f} {run['requests']:>9} {per['median']:>10g} "
+            f"{size['median'] / 1024:>10.1f} {run['client_cpu_seconds']:>7} "
+            f"{run['client_peak_rss_mib']:>8}"
+        )
+    for words, cost in results.get("startup", {}).items():
+        lines.append(
+            f"start-up of `openstack {words}`: {cost['with_plugin_ms']} ms "
+            f"with the plugin, {cost['without_plugin_ms']} ms without "
+            f"({cost['difference_ms']:+} ms)"
+        )
+    for goal in results.get("goals", []):
+        mark = "met" if goal["met"] else "NOT met"
+        lines.append(f"{mark:>7}: {goal['goal']}: {goal['measured']}")
+    return "\n".join(lines)
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", type=int, nargs="+", default=[5, 50, 200])
+    parser.add_argument("--servers", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=WAYS)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    bins = clients()
+    results: dict[str, Any] = {
+        "date": datetime.date.today().isoformat(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "microversion": MICROVERSION,
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory(prefix="osc-evacuate-bench-") as tmp:
-        with Sandbox(Path(tmp) / "sandbox") as sandbox:
-            for i, count in enumerate(args.servers):
-                result = measure(sandbox, f"bench{i:02d}", count)
-                print(json.dumps(result), flush=True)
+        for n in args.servers:
+            for i, way in enumerate(args.ways):
+                state = Path(tmp) / f"n{n}-{i}"
+                results["runs"].append(measure(n, way, bins, state))
+    results["startup"] = startup(bins)
+    results["goals"] = goals(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

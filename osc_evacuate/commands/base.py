@@ -23,7 +23,7 @@ import argparse
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cliff import command as cliff_command
 from osc_lib import clientmanager, exceptions, shell
@@ -37,19 +37,22 @@ from osc_evacuate.commands.exit_codes import (
 )
 from osc_evacuate.commands.parser import EvacuateParser
 from osc_evacuate.commands.progress import ProgressLine
-from osc_evacuate.core import evacuation
-from osc_evacuate.core.api import ComputeAPI
-from osc_evacuate.core.capacity import Fit
-from osc_evacuate.core.clock import Clock
+from osc_evacuate.core import defaults
 from osc_evacuate.core.errors import EvacuateError, UsageError
-from osc_evacuate.core.submit import DEFAULT_MAX_PARALLEL
+
+if TYPE_CHECKING:
+    # The core loads when a command runs, not when OSC lists commands.
+    from osc_evacuate.core import evacuation
+    from osc_evacuate.core.api import ComputeAPI
+    from osc_evacuate.core.clock import Clock
 
 LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-PlanJob = Callable[[ComputeAPI, evacuation.Request], evacuation.Plan]
-AfterJob = Callable[[ComputeAPI, evacuation.Report], T]
+if TYPE_CHECKING:
+    PlanJob = Callable[[ComputeAPI, evacuation.Request], evacuation.Plan]
+    AfterJob = Callable[[ComputeAPI, evacuation.Report], T]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +105,8 @@ class EvacuateCommand(command.Command):
         """Plan from the shared options; then print the plan (--dry-run),
         or confirm and carry it out, and run after on the report. The
         core's errors become OSC's one-line CommandError."""
+        from osc_evacuate.core import evacuation
+
         api = self.app.client_manager.evacuate
         progress = ProgressLine(self.app.stderr)
         try:
@@ -135,6 +140,8 @@ class EvacuateCommand(command.Command):
         destination: str | None,
         api: ComputeAPI,
     ) -> evacuation.Request:
+        from osc_evacuate.core import evacuation
+
         force_down = getattr(parsed_args, "force_down", False)
         reason = getattr(parsed_args, "disable_reason", None)
         if reason is not None and not force_down:
@@ -147,7 +154,7 @@ class EvacuateCommand(command.Command):
             wait=options.wait_policy(parsed_args),
             # Only host evacuate has --max-parallel and --force-down.
             max_parallel=getattr(
-                parsed_args, "max_parallel", DEFAULT_MAX_PARALLEL
+                parsed_args, "max_parallel", defaults.MAX_PARALLEL
             ),
             ignore_capacity=parsed_args.ignore_capacity,
             force_down=force_down,
@@ -183,6 +190,9 @@ class EvacuateCommand(command.Command):
 def _warn_about_capacity(plan: evacuation.Plan) -> None:
     """What the operator should know before the requests go: servers that
     fit only by filling hosts, or a capacity that could not be judged."""
+    from osc_evacuate.core import evacuation
+    from osc_evacuate.core.capacity import Fit
+
     tight = sum(r.fit is Fit.TIGHT for r in plan.rows)
     if tight:
         LOG.warning(

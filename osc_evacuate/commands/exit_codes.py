@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from osc_evacuate.core.outcome import Result, ServerOutcome
+if TYPE_CHECKING:
+    from osc_evacuate.core.outcome import ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -60,18 +62,18 @@ exit codes:
 """
 
 
-# Results that need a person: Nova will not finish them by itself.
-FAILURES = frozenset({Result.FAILED, Result.STUCK})
-
-
 def exit_code(rows: Sequence[ServerOutcome], interrupted: bool = False) -> int:
     """A failure outranks an unproven row, which outranks a timeout: the
     first needs a person sooner. Ctrl-C outranks all: the rows are not the
     whole story."""
+    from osc_evacuate.core.outcome import Result
+
+    # Results that need a person: Nova will not finish them by itself.
+    failures = (Result.FAILED, Result.STUCK)
     if interrupted:
         LOG.debug("exit code %d: interrupted", EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
-    failed = sum(row.result in FAILURES for row in rows)
+    failed = sum(row.result in failures for row in rows)
     unproven = sum(row.result is Result.NOT_PROVEN for row in rows)
     timed_out = sum(row.result is Result.TIMED_OUT for row in rows)
     code = EXIT_OK

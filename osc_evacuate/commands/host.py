@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osc_evacuate.commands import (
     base,
@@ -14,8 +14,9 @@ from osc_evacuate.commands import (
     options,
     plan_view,
 )
-from osc_evacuate.core import evacuation
-from osc_evacuate.core.outcome import ServerOutcome
+
+if TYPE_CHECKING:
+    from osc_evacuate.core.outcome import ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class EvacuateHost(base.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
+        from osc_evacuate.core import evacuation
+
         LOG.debug("evacuate every server of %s", ", ".join(parsed_args.hosts))
         ran: base.Ran[None] = self.evacuate(
             parsed_args,

@@ -10,23 +10,28 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+from typing import TYPE_CHECKING
 
 from osc_evacuate.commands import options
-from osc_evacuate.core.filters import ServerFilter, key_value
-from osc_evacuate.core.preflight import Guard
+from osc_evacuate.core import defaults
+
+if TYPE_CHECKING:
+    from osc_evacuate.core.filters import ServerFilter
+    from osc_evacuate.core.preflight import Guard
 
 LOG = logging.getLogger(__name__)
-
-DEFAULT_GUARD = Guard()
 # A guard past this many hosts guards nothing.
 MAX_HOSTS = 1000
 
 
 def property_pair(text: str) -> tuple[str, str]:
-    try:
-        return key_value(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    """--property key=value: split at the first '='."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(
+            f"expected <key>=<value>, got {text!r}"
+        )
+    return key, value
 
 
 def host_count(text: str) -> int:
@@ -128,18 +133,18 @@ def add_guard_options(parser: argparse.ArgumentParser) -> None:
         "--max-failed-hosts",
         metavar="<count>",
         type=host_count,
-        default=DEFAULT_GUARD.max_hosts,
+        default=defaults.GUARD_MAX_HOSTS,
         help=(
             "Refuse, unless --yes, when more computes than this would be "
             "down: the hosts named plus the enabled ones already down "
-            f"(default: {DEFAULT_GUARD.max_hosts})"
+            f"(default: {defaults.GUARD_MAX_HOSTS})"
         ),
     )
     parser.add_argument(
         "--max-failed-fraction",
         metavar="<fraction>",
         type=fraction,
-        default=DEFAULT_GUARD.max_fraction,
+        default=defaults.GUARD_MAX_FRACTION,
         help=(
             "Refuse, unless --yes, when more than this share of the "
             "enabled computes would be down (default: a third)"
@@ -148,6 +153,8 @@ def add_guard_options(parser: argparse.ArgumentParser) -> None:
 
 
 def server_filter(parsed_args: argparse.Namespace) -> ServerFilter:
+    from osc_evacuate.core.filters import ServerFilter
+
     filters = ServerFilter(
         projects=frozenset(parsed_args.projects),
         tags=frozenset(parsed_args.tags),
@@ -160,6 +167,8 @@ def server_filter(parsed_args: argparse.Namespace) -> ServerFilter:
 
 
 def guard(parsed_args: argparse.Namespace) -> Guard:
+    from osc_evacuate.core.preflight import Guard
+
     return Guard(
         max_hosts=parsed_args.max_failed_hosts,
         max_fraction=parsed_args.max_failed_fraction,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osc_lib import exceptions
 from osc_lib.cli import format_columns
@@ -18,19 +18,24 @@ from osc_evacuate.commands.exit_codes import (
     EXIT_WAITING,
     LIFECYCLE_EXIT_CODES_HELP,
 )
-from osc_evacuate.core import lifecycle
 from osc_evacuate.core.errors import EvacuateError
-from osc_evacuate.core.lifecycle import Verdict
-from osc_evacuate.core.models import ComputeService
+
+if TYPE_CHECKING:
+    from osc_evacuate.core import lifecycle
+    from osc_evacuate.core.models import ComputeService
 
 LOG = logging.getLogger(__name__)
 
-SHOW_EXIT = {
-    Verdict.READY: EXIT_OK,
-    Verdict.IN_SERVICE: EXIT_OK,
-    Verdict.WAITING: EXIT_WAITING,
-    Verdict.INCOMPLETE: EXIT_INCOMPLETE,
-}
+
+def show_exit(verdict: lifecycle.Verdict) -> int:
+    from osc_evacuate.core.lifecycle import Verdict
+
+    return {
+        Verdict.READY: EXIT_OK,
+        Verdict.IN_SERVICE: EXIT_OK,
+        Verdict.WAITING: EXIT_WAITING,
+        Verdict.INCOMPLETE: EXIT_INCOMPLETE,
+    }[verdict]
 
 
 SERVICE_COLUMNS = ("Host", "State", "Forced Down", "Status", "Disabled Reason")
@@ -112,11 +117,13 @@ class ShowHostEvacuation(_HostCommand):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        from osc_evacuate.core import lifecycle
+
         api = self.app.client_manager.evacuate
         state: lifecycle.HostState = self._run_core(
             lambda: lifecycle.host_state(api, parsed_args.host)
         )
-        self.exit_code = SHOW_EXIT[state.verdict]
+        self.exit_code = show_exit(state.verdict)
         return SHOW_COLUMNS, show_values(state)
 
 
@@ -150,6 +157,8 @@ class FinishHostEvacuation(_HostCommand):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        from osc_evacuate.core import lifecycle
+
         api = self.app.client_manager.evacuate
         done: lifecycle.Finished = self._run_core(
             lambda: lifecycle.finish(

@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+from typing import TYPE_CHECKING
 
-from osc_evacuate.core.models import EvacuateOptions, TargetState
-from osc_evacuate.core.submit import DEFAULT_MAX_PARALLEL
-from osc_evacuate.core.waiter import WaitPolicy
+from osc_evacuate.core import defaults
+
+if TYPE_CHECKING:
+    from osc_evacuate.core.models import EvacuateOptions
+    from osc_evacuate.core.waiter import WaitPolicy
 
 LOG = logging.getLogger(__name__)
 
@@ -95,8 +98,8 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--target-state",
-        choices=[t.value for t in TargetState],
-        default=TargetState.PRESERVE.value,
+        choices=list(defaults.TARGET_STATES),
+        default=defaults.PRESERVE,
         help=(
             "State the evacuated servers must end in: 'preserve' "
             "(default) keeps ACTIVE servers ACTIVE and SHUTOFF servers "
@@ -124,10 +127,10 @@ def add_max_parallel(parser: argparse.ArgumentParser) -> None:
         "--max-parallel",
         metavar="<count>",
         type=parallel,
-        default=DEFAULT_MAX_PARALLEL,
+        default=defaults.MAX_PARALLEL,
         help=(
             "Evacuate requests in flight at once "
-            f"(default: {DEFAULT_MAX_PARALLEL}, at most {MAX_PARALLEL})"
+            f"(default: {defaults.MAX_PARALLEL}, at most {MAX_PARALLEL})"
         ),
     )
 
@@ -163,6 +166,8 @@ def evacuate_options(
     parsed_args: argparse.Namespace, destination: str | None
 ) -> EvacuateOptions:
     """What to ask Nova for every server, from the shared options."""
+    from osc_evacuate.core.models import EvacuateOptions, TargetState
+
     password: Secret | None = getattr(parsed_args, "password", None)
     options = EvacuateOptions(
         host=destination,
@@ -185,6 +190,8 @@ def evacuate_options(
 
 def wait_policy(parsed_args: argparse.Namespace) -> WaitPolicy | None:
     """None: submit and return. --wait alone or 0: no timeout."""
+    from osc_evacuate.core.waiter import WaitPolicy
+
     if parsed_args.wait is None:
         LOG.debug("no --wait: submit the evacuations and return")
         return None

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from osc_lib import exceptions
 
-from osc_evacuate.core.api import ComputeAPI
-from osc_evacuate.core.microversion import Microversion
+if TYPE_CHECKING:
+    from osc_evacuate.core.api import ComputeAPI
+    from osc_evacuate.core.microversion import Microversion
 
 LOG = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ def pinned_version(
         newest = api.version_range().maximum
         LOG.debug("%s %s: the cloud's newest, %s", OPTION, text, newest)
         return newest
+    from osc_evacuate.core.microversion import Microversion
+
     try:
         version = Microversion.parse(text)
     except ValueError:

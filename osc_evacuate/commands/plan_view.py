@@ -9,10 +9,11 @@ what would be done to the source's compute service first.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from osc_evacuate.core import evacuation
-from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+if TYPE_CHECKING:
+    from osc_evacuate.core import evacuation
+    from osc_evacuate.core.outcome import ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -24,18 +25,19 @@ PLAN_COLUMNS = (
     "Target",
     "Host Action",
 )
-WOULD = {
-    Action.SUBMITTED: "would submit",
-    Action.RESUMED: "would resume",
-}
 PLANNED = "planned"
 
 
 def action(row: ServerOutcome) -> str:
-    return WOULD.get(row.action, row.action.value)
+    from osc_evacuate.core.outcome import Action
+
+    would = {Action.SUBMITTED: "would submit", Action.RESUMED: "would resume"}
+    return would.get(row.action, row.action.value)
 
 
 def result(row: ServerOutcome) -> str:
+    from osc_evacuate.core.outcome import Result
+
     return PLANNED if row.result is Result.SUBMITTED else row.result.value
 
 
@@ -57,6 +59,8 @@ def host_action(plan: evacuation.Plan, host: str | None) -> str | None:
 
 
 def plan_values(plan: evacuation.Plan, row: ServerOutcome) -> tuple[Any, ...]:
+    from osc_evacuate.core.outcome import Action
+
     return (
         row.risk,
         row.fit.value if row.fit else None,

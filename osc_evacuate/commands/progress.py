@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from osc_evacuate.core.outcome import ServerOutcome, progress_of
+if TYPE_CHECKING:
+    from osc_evacuate.core.outcome import ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class ProgressLine:
     def __call__(self, rows: Sequence[ServerOutcome]) -> None:
         if not self.enabled:
             return
+        from osc_evacuate.core.outcome import progress_of
+
         p = progress_of(list(rows))
         self.stream.write(
             f"\rEvacuating: {p.verified} verified, {p.failed} failed, "

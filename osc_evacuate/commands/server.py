@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osc_evacuate.commands import (
     base,
@@ -19,11 +19,13 @@ from osc_evacuate.commands import (
     osc_columns,
     plan_view,
 )
-from osc_evacuate.core import evacuation
-from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.models import ServerDetail
-from osc_evacuate.core.outcome import ServerOutcome
+
+if TYPE_CHECKING:
+    from osc_evacuate.core import evacuation
+    from osc_evacuate.core.api import ComputeAPI
+    from osc_evacuate.core.models import ServerDetail
+    from osc_evacuate.core.outcome import ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ class EvacuateServer(base.ShowOne):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        from osc_evacuate.core import evacuation
+
         def after(api: ComputeAPI, report: evacuation.Report) -> Shown:
             row = report.rows[0]
             if report.interrupted:

@@ -65,14 +65,6 @@ class ServerFilter:
         return None
 
 
-def key_value(text: str) -> tuple[str, str]:
-    """--property key=value: split at the first '='."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ValueError(f"expected <key>=<value>, got {text!r}")
-    return key, value
-
-
 def resolve_servers(
     wanted: Iterable[str], on_hosts: Iterable[Server], hosts: Iterable[str]
 ) -> frozenset[str]:

@@ -7,6 +7,8 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from osc_evacuate.core import defaults
+
 # Nova evacuates only servers in these vm_states.
 EVACUABLE_VM_STATES = frozenset({"active", "stopped", "error"})
 
@@ -20,8 +22,8 @@ MIGRATION_FAILED = frozenset({"error", "failed"})
 class TargetState(enum.Enum):
     """The power state an evacuated server must end in."""
 
-    PRESERVE = "preserve"  # ACTIVE stays ACTIVE, SHUTOFF stays SHUTOFF
-    STOPPED = "stopped"  # every server ends SHUTOFF
+    PRESERVE = defaults.PRESERVE  # ACTIVE stays ACTIVE, SHUTOFF SHUTOFF
+    STOPPED = defaults.STOPPED  # every server ends SHUTOFF
 
 
 @dataclasses.dataclass(frozen=True)

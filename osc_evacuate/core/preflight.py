@@ -18,7 +18,7 @@ import difflib
 import logging
 from collections.abc import Sequence
 
-from osc_evacuate.core import assess, rules
+from osc_evacuate.core import assess, defaults, rules
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.capacity import Fit
 from osc_evacuate.core.clock import (
@@ -69,8 +69,8 @@ class Guard:
     """More hosts down than this is a mass failure (a power domain, a
     network partition), not hosts to evacuate: refused unless --yes."""
 
-    max_hosts: int = 3
-    max_fraction: float = 1 / 3  # of the enabled computes
+    max_hosts: int = defaults.GUARD_MAX_HOSTS
+    max_fraction: float = defaults.GUARD_MAX_FRACTION  # of the enabled
 
     def breached(self, down: int, enabled: int) -> bool:
         # A hair of slack: 3 of 9 is a third, not more.

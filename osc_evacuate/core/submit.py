@@ -9,6 +9,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 
+from osc_evacuate.core import defaults
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
@@ -18,9 +19,7 @@ from osc_evacuate.core.retry import RetryPolicy, retrying
 
 LOG = logging.getLogger(__name__)
 
-# Masakari evacuates 3 at a time; a failed host's servers all hit the
-# scheduler and conductor at once, so stay close to that by default.
-DEFAULT_MAX_PARALLEL = 4
+DEFAULT_MAX_PARALLEL = defaults.MAX_PARALLEL
 
 
 @dataclasses.dataclass(frozen=True)
