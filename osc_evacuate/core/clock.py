@@ -20,9 +20,14 @@ from typing import Protocol
 LOG = logging.getLogger(__name__)
 
 # Clocks of Nova's hosts differ (the API's Date, a compute's `updated`):
-# every window on Nova's timestamps reaches this far further back. Seconds,
-# not servers: a poll returns only what changed in its window.
+# a one-off look back over Nova's timestamps (the servers an earlier run
+# evacuated) reaches this far further back.
 CLOCK_SKEW = datetime.timedelta(minutes=1)
+# The servers polls' window: each starts this far before Nova's time of
+# the poll before it. NTP keeps hosts well within it; a compute further
+# behind is caught by reading its landed servers one by one (waiter.py).
+# Seconds, not servers: a poll returns what changed since the last one.
+POLL_OVERLAP = datetime.timedelta(seconds=5)
 
 
 class Clock(Protocol):

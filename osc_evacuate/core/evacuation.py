@@ -16,7 +16,12 @@ from collections.abc import Callable, Sequence
 
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.assess import NOT_NEEDED, CapacityCheck
-from osc_evacuate.core.clock import CLOCK_SKEW, Clock, SystemClock
+from osc_evacuate.core.clock import (
+    CLOCK_SKEW,
+    POLL_OVERLAP,
+    Clock,
+    SystemClock,
+)
 from osc_evacuate.core.errors import Refused
 from osc_evacuate.core.locks import UNLOCK_ON_INTERRUPT, Locks
 from osc_evacuate.core.microversion import Microversion
@@ -40,6 +45,7 @@ from osc_evacuate.core.waiter import Poller, window_start
 
 __all__ = [
     "CLOCK_SKEW",
+    "POLL_OVERLAP",
     "NOT_NEEDED",
     "SCHEDULER",
     "CapacityCheck",
@@ -156,7 +162,7 @@ def _run(
     # Nova's time before the first request of this run goes out: the polls
     # see every change this run makes, and no record of an earlier run,
     # however old, widens their window.
-    window = window_start(api, CLOCK_SKEW)
+    window = window_start(api, POLL_OVERLAP)
     submission = Submission(version, evacuate_body(version, request.options))
     if locks is not None:
         for row in rows:
@@ -181,7 +187,7 @@ def _run(
             request.wait,
             resubmit=lambda row: submit_one(api, row, submission, clock),
             on_progress=on_progress,
-            overlap=CLOCK_SKEW,
+            overlap=POLL_OVERLAP,
             on_end=locks.release if locks is not None else None,
         )
         poller.wait(rows)

@@ -61,6 +61,9 @@ DEST_CHECK_EVERY = 30.0
 # Only when Nova's answers carry no Date: the old margin on the local
 # clock, for the first window (later ones follow servers' `updated`).
 UNDATED_MARGIN = datetime.timedelta(minutes=5)
+# Polls a row may show its record done but not its server moved before
+# the server is read on its own: its `updated` may predate the window.
+UNSEEN_POLLS = 3
 # Records of an earlier request that may carry this run's: the conductor
 # takes a server's first `accepted` record, whichever request made it.
 _REUSED = frozenset({"pre-migrating", "done"})
@@ -169,6 +172,8 @@ class _Tracking:
     record_at: float  # the record last changed
     stops: int = 0  # stop requests sent since it landed
     seen_since_stop: bool = True
+    # Polls in a row with its record done and its server not shown moved.
+    unseen: int = 0
 
 
 @dataclasses.dataclass
@@ -255,6 +260,9 @@ class Poller:
         news = {
             row.before.id: self._observe(row, answer, now) for row in pending
         }
+        if answer.error is None:
+            for row in pending:
+                news[row.before.id] |= self._read_if_unseen(row)
         up = self._destinations_up(pending, now)
         changed = False
         for row in pending:
@@ -352,6 +360,41 @@ class Poller:
         if row.migration != record_before:
             track.record_at = now
         return news
+
+    def _read_if_unseen(self, row: ServerOutcome) -> bool:
+        """Read the server itself when its record has been done for
+        UNSEEN_POLLS polls and no servers poll showed it move: a compute
+        whose clock runs behind the API's by more than the overlap stamps
+        its change before the window. True when the read showed news."""
+        track = self._tracking[row.before.id]
+        record, server = row.migration, row.after
+        landed = (
+            server is not None
+            and server.host != row.before.host
+            and server.task_state is None
+        )
+        if record is None or not record.succeeded or landed:
+            track.unseen = 0
+            return False
+        track.unseen += 1
+        if track.unseen < UNSEEN_POLLS:
+            return False
+        track.unseen = 0
+        LOG.debug(
+            "%s: migration %s done %d polls, the server not shown moved: "
+            "read it (a compute's clock behind the API's?)",
+            row.before.id,
+            record.id,
+            UNSEEN_POLLS,
+        )
+        try:
+            found = self.api.get_server(row.before.id)
+        except ComputeAPIError as exc:
+            LOG.debug("%s: not read: %s", row.before.id, exc)
+            return False
+        if found is None:
+            return False
+        return row.observe(None, found)
 
     def _nova_ages(
         self, row: ServerOutcome

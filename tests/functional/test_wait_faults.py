@@ -21,7 +21,7 @@ import pytest
 
 from osc_evacuate.commands.exit_codes import EXIT_FAILED, EXIT_OK
 from osc_evacuate.core.clock import parse_nova_time, utc_now
-from osc_evacuate.core.evacuation import CLOCK_SKEW
+from osc_evacuate.core.evacuation import POLL_OVERLAP
 from tests.functional.conftest import RunOpenstack
 from tests.functional.scenario import (
     HOST,
@@ -124,7 +124,7 @@ def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
             0.0,
             (
                 created
-                + CLOCK_SKEW
+                + POLL_OVERLAP
                 + datetime.timedelta(seconds=5)
                 - utc_now()
             ).total_seconds(),
@@ -144,7 +144,7 @@ def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
     windows = changes_since(sandbox)
     assert windows, "no servers poll"
     assert min(windows) > created
-    assert min(windows) >= rerun - CLOCK_SKEW - datetime.timedelta(seconds=2)
+    assert min(windows) >= rerun - POLL_OVERLAP - datetime.timedelta(seconds=2)
 
     # 3. What the error says: fence (done), reset, run again.
     for sid in ids:
@@ -282,8 +282,8 @@ def test_the_poll_window_moves_forward_on_nova_s_time(
     # at the run's start less the overlap (it was five minutes back);
     # later ones follow the polls.
     one_second = datetime.timedelta(seconds=1)
-    assert windows[0] >= began - CLOCK_SKEW - one_second
-    assert windows[-1] <= ended - CLOCK_SKEW
+    assert windows[0] >= began - POLL_OVERLAP - one_second
+    assert windows[-1] <= ended - POLL_OVERLAP
     assert windows[-1] - windows[0] >= datetime.timedelta(seconds=8)
     assert records_per_server(nova, ids) == dict.fromkeys(ids, 1)
 
@@ -373,7 +373,7 @@ def test_a_client_clock_ten_minutes_off_nova_does_not_matter(
     windows = changes_since(sandbox)
     assert windows
     # On Nova's clock (this machine's), whatever the client's says.
-    assert min(windows) >= began - CLOCK_SKEW - datetime.timedelta(seconds=1)
+    assert min(windows) >= began - POLL_OVERLAP - datetime.timedelta(seconds=1)
     assert max(windows) <= utc_now()
     assert records_per_server(nova, ids) == dict.fromkeys(ids, 1)
 

@@ -156,6 +156,9 @@ class FakeCompute:
         self.hypervisor_types: dict[str, str] = {}  # host: type, else fake
         self.service_changes: list[tuple[Microversion, ServiceRequest]] = []
         self._failed_stops: set[str] = set()
+        # Seconds the computes' clocks (a server's `updated`) run behind
+        # the API's (its Date): changes-since then misses fresh changes.
+        self.compute_lag = 0.0
 
     def version_range(self) -> VersionRange:
         return VersionRange(mv("2.1"), mv("2.96"))
@@ -171,9 +174,10 @@ class FakeCompute:
 
     def change(self, server_id: str, **fields: object) -> None:
         """Change a server as Nova does: its `updated` moves."""
+        lag = datetime.timedelta(seconds=self.compute_lag)
         self.servers[server_id] = dataclasses.replace(
             self.servers[server_id],
-            updated=stamp(self.now()),
+            updated=stamp(self.now() - lag),
             **fields,  # type: ignore[arg-type]
         )
 
