@@ -129,7 +129,8 @@ def add_max_parallel(parser: argparse.ArgumentParser) -> None:
         type=parallel,
         default=defaults.MAX_PARALLEL,
         help=(
-            "Evacuate requests in flight at once "
+            "Evacuate requests in flight at once, at most: the tool starts "
+            "with one and sends more while Nova answers as fast "
             f"(default: {defaults.MAX_PARALLEL}, at most {MAX_PARALLEL})"
         ),
     )

@@ -27,7 +27,7 @@ CLOCK_SKEW = datetime.timedelta(minutes=1)
 # the poll before it. NTP keeps hosts well within it; a compute further
 # behind is caught by reading its landed servers one by one (waiter.py).
 # Seconds, not servers: a poll returns what changed since the last one.
-POLL_OVERLAP = datetime.timedelta(seconds=5)
+POLL_OVERLAP = datetime.timedelta(seconds=2)
 
 
 class Clock(Protocol):

@@ -45,8 +45,8 @@ from osc_evacuate.core.waiter import Poller, window_start
 
 __all__ = [
     "CLOCK_SKEW",
-    "POLL_OVERLAP",
     "NOT_NEEDED",
+    "POLL_OVERLAP",
     "SCHEDULER",
     "CapacityCheck",
     "Guard",

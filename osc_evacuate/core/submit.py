@@ -15,6 +15,7 @@ from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+from osc_evacuate.core.pacing import Pacer
 from osc_evacuate.core.retry import RetryPolicy, retrying
 
 LOG = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def submit_all(
     prepare: Callable[[ServerOutcome], None] | None = None,
 ) -> None:
     """Submit every row whose action is SUBMITTED; prepare(row) first, in
-    the same worker (--lock: lock it).
+    the same worker (--lock: lock it). At most max_parallel at a time,
+    fewer while Nova answers more slowly for more (pacing.py).
 
     On Ctrl-C (any exception here) nothing more is sent: the workers check
     before every request, and they are daemon threads, so a request still
@@ -52,13 +54,16 @@ def submit_all(
     count = len(todo)
     done: queue.Queue[ServerOutcome | BaseException] = queue.Queue()
     cancel = threading.Event()
+    pacer = Pacer(max_parallel)
 
     def work() -> None:
-        while not cancel.is_set():
+        while pacer.acquire(cancel.is_set):
             try:
                 row = todo.popleft()
             except IndexError:
+                pacer.unused()
                 return
+            started = clock.monotonic()
             try:
                 if prepare is not None:
                     prepare(row)
@@ -66,6 +71,8 @@ def submit_all(
             except BaseException as exc:  # handed to the main thread
                 done.put(exc)
                 return
+            finally:
+                pacer.release(clock.monotonic() - started)
             done.put(row)
 
     for _ in range(max(1, min(max_parallel, count))):
