@@ -24,6 +24,7 @@ extensions = [
     "cliff.sphinxext",
     "reno.sphinxext",
     "evacuate_pages",
+    "evacuate_bench",
 ]
 
 # Commands are documented as they are typed: `openstack host evacuate`.
