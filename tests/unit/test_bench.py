@@ -1,0 +1,101 @@
+"""The benchmark's arithmetic: figures counted from a request log, goals
+read from results, and the plugin's import time. No sandbox runs here."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+UUID = "5d1c0e4e-8a1b-4c2d-9e3f-0a1b2c3d4e5f"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench", TOOLS / "bench.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def entry(at: float, method: str, path: str, size: int) -> dict[str, Any]:
+    return {"at": at, "method": method, "path": path, "bytes": size}
+
+
+def test_per_cycle_figures_are_counted_from_the_log(bench: ModuleType) -> None:
+    records = "/v2.1/os-migrations"
+    log = [
+        entry(0.5, "GET", "/v2.1/servers/detail", 9000),  # before the run
+        entry(1.0, "POST", "/v2.1/servers/a/action", 100),
+        entry(2.0, "GET", records, 1000),  # cycle 1
+        entry(2.1, "GET", "/v2.1/servers/detail", 500),
+        entry(4.0, "GET", records, 3000),  # cycle 2: three requests
+        entry(4.1, "GET", "/v2.1/servers/detail", 700),
+        entry(4.2, "GET", f"/v2.1/servers/{UUID}", 300),
+        entry(9.0, "GET", records, 1),  # after the last server was seen
+    ]
+    client = bench.Ran("", "", 0, 1.5, 2048, 1.0, 5.0)
+    run = bench.WayRun(1.0, 5.0, [client], cycles=None)
+
+    got = bench.metrics(log, run, 2, "osc-evacuate")
+
+    assert got["requests"] == 6
+    assert got["cycles"] == 2
+    assert got["requests_per_cycle"] == {"min": 2, "median": 2.5, "max": 3}
+    assert got["bytes_per_cycle"]["max"] == 4000
+    assert got["by_kind"]["GET /v2.1/servers/{id}"] == 1
+    assert (got["client_cpu_seconds"], got["client_peak_rss_mib"]) == (1.5, 2)
+
+
+def run_of(way: str, n: int, wall: float, **more: Any) -> dict[str, Any]:
+    return {
+        "way": way,
+        "servers": n,
+        "wall_seconds": wall,
+        "requests": more.get("requests", n + 10),
+        "cycles": more.get("cycles", 5),
+        "requests_per_cycle": {"median": more.get("per_cycle", 2)},
+        "bytes_per_cycle": {"median": more.get("bytes", 1000)},
+        "client_peak_rss_mib": more.get("rss", 90),
+    }
+
+
+def test_goals_are_judged_from_the_results(bench: ModuleType) -> None:
+    runs = []
+    for n, mine, nova, floor in (
+        (50, 20.0, 25.0, 19.5),
+        (200, 90.0, 95.0, 80),
+    ):
+        runs += [
+            run_of("osc-evacuate", n, mine, bytes=1000 * n),
+            run_of("nova host-evacuate", n, nova),
+            run_of("raw sequential", n, floor),
+        ]
+    results = {
+        "runs": runs,
+        "plugin_import": {"median_ms": 30.0},
+        "startup": {
+            "server list --help": {
+                "cpu_difference_ms": 1.0,
+                "wall_difference_ms": 2.0,
+            }
+        },
+    }
+
+    met = {g["goal"]: g["met"] for g in bench.goals(results)}
+
+    assert met["wall time at N=50: at most 0.9x nova host-evacuate"]
+    assert met["wall time at N=50: at most 1.05x the raw floor"]
+    assert not met["wall time at N=200: at most 0.9x nova host-evacuate"]
+    assert not met["wall time at N=200: at most 1.05x the raw floor"]
+    assert met["requests per poll cycle: constant in N"]
+    assert not next(v for k, v in met.items() if k.startswith("bytes per"))
+    assert not met["plugin start-up cost: at most 25 ms"]
+    assert met["peak memory at N=200: within 150 MB"]
