@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -46,6 +47,19 @@ OPENSTACK = Path(sys.executable).parent / "openstack"
 
 _host_numbers = itertools.count(1)
 BASE_COMPUTES = 5
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The CLI meets Ctrl-C as it does at a terminal.
+
+    A script's background job (``make test &``, some CI runners) starts
+    with SIGINT ignored, every child inherits that, and Python then never
+    raises KeyboardInterrupt: the Ctrl-C tests would send a signal no one
+    hears. A handler (unlike an ignore) does not survive exec, so the
+    CLIs the tests start get the default again.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class RunOpenstack(Protocol):
