@@ -12,8 +12,9 @@ Placement never cross HTTP and are not recorded.
 
 Each entry also says when the request arrived (``at``: time.monotonic(),
 the system's monotonic clock, which a benchmark in another process on
-this machine reads too), how long the answer took (``seconds``) and how
-many bytes its body had (``bytes``), counted as the server sends them.
+this machine reads too), how long the answer took (``seconds``, until its
+last chunk was ready to send, to 0.1 ms) and how many bytes its body had
+(``bytes``), counted as the server sends them.
 """
 
 from __future__ import annotations
@@ -113,13 +114,25 @@ class RequestRecorder:
 
 def _counted(body: Iterable[bytes], entry: dict[str, Any]) -> Iterator[bytes]:
     """The body, as it is sent, counting its bytes and the time the answer
-    took (done once the last chunk is sent)."""
+    took: until its last chunk was ready to send.
+
+    The clock is read before each chunk is handed to the server, never
+    after: the server may write the last chunk before it asks for more, so a
+    client may already hold the whole answer by the time this generator
+    resumes. Read then, a duration could end after the client's own clock
+    says the answer arrived (it did, under load, in CI)."""
+    ready: float | None = None
     try:
         for chunk in body:
             entry["bytes"] += len(chunk)
+            ready = time.monotonic()
             yield chunk
+        if ready is None:
+            # No body: eventlet writes the headers only after this returns.
+            ready = time.monotonic()
     finally:
-        entry["seconds"] = round(time.monotonic() - entry["at"], 4)
+        end = time.monotonic() if ready is None else ready
+        entry["seconds"] = round(end - entry["at"], 4)
         close = getattr(body, "close", None)
         if close is not None:
             close()
