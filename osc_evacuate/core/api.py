@@ -82,12 +82,14 @@ class ComputeAPI(Protocol):
         self,
         source_host: str | None = None,
         instance_uuid: str | None = None,
+        changes_since: str | None = None,
     ) -> list[Migration]:
         """Evacuation records, every page.
 
-        No changes-since: Nova compares it with updated_at, which stays
-        NULL until a record first changes, so an evacuation stuck in
-        "accepted" would never be seen.
+        changes_since (Nova's time, from 2.59; below, every record): only
+        the records changed at or after it. Nova compares it with
+        updated_at, which stays NULL until a record first changes, so a
+        record still "accepted" is not among them (records.py).
         """
         ...
 

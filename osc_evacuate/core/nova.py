@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-# 2.59 pages migrations and gives them a uuid; 2.53 service UUIDs. Nothing
-# newer is needed for reading.
+# 2.59 pages migrations, gives them a uuid and filters them by
+# changes-since; 2.53 service UUIDs. Nothing newer is needed for reading.
 READ_VERSION = mv("2.80")
 MIGRATIONS_PAGED = mv("2.59")
 # What openstacksdk asks for, so what OSC's `server show` and `server
@@ -210,12 +210,18 @@ class NovaComputeAPI:
         self,
         source_host: str | None = None,
         instance_uuid: str | None = None,
+        changes_since: str | None = None,
     ) -> list[Migration]:
         version = self._read_version()
+        if changes_since is not None and version < MIGRATIONS_PAGED:
+            # Nova would drop it anyway: every record comes back.
+            LOG.debug("migrations at %s: no changes-since", version)
+            changes_since = None
         query = {
             "migration_type": "evacuation",
             "source_compute": source_host,
             "instance_uuid": instance_uuid,
+            "changes-since": changes_since,
         }
         # From 2.59 Nova pages this list (1000 by default) by uuid; before,
         # it answers every record at once.

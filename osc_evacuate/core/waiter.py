@@ -1,11 +1,13 @@
 """Wait until every evacuation is proven: the poll loop.
 
 Each poll costs two requests whatever the number of servers: the
-evacuation records from the source host and the servers changed since the
-last poll (more only past 1000 of either, a page each). What a poll proves
-of each server is not decided here but by verdict.decide, a table tested on
-its own; this loop only fetches, measures, applies verdicts, reports
-progress and sleeps, backing off while nothing changes.
+evacuation records from the source host changed since the last poll
+(records.py says when it reads them all instead) and the servers changed
+since the last poll (more only past 1000 of either, a page each). So what
+a poll reads follows what changed, not the number of servers. What a poll
+proves of each server is not decided here but by verdict.decide, a table
+tested on its own; this loop only fetches, measures, applies verdicts,
+reports progress and sleeps, backing off while nothing changes.
 
 Time, measured honestly (see clock.py):
 
@@ -42,6 +44,7 @@ from osc_evacuate.core.clock import (
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.models import ComputeService, Migration, Server
 from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+from osc_evacuate.core.records import Read, RecordCache, choose_read
 from osc_evacuate.core.retry import RetryPolicy, retrying
 from osc_evacuate.core.verdict import (
     STUCK_AFTER,
@@ -194,6 +197,7 @@ class Poller:
 
     def __post_init__(self) -> None:
         self.since = self.window.since
+        self._cache = RecordCache(self.overlap)
         self._tracking: dict[str, _Tracking] = {}
         self._reusable: dict[str, frozenset[int]] = {}
         self._last_answer = 0.0
@@ -237,7 +241,7 @@ class Poller:
         """Judge and act on every pending row; True when anything changed."""
         self.polls += 1
         since = self.since
-        answer = self._fetch()
+        answer = self._fetch(pending)
         now = self.clock.monotonic()
         if answer.error is None:
             self._last_answer = now
@@ -275,14 +279,14 @@ class Poller:
             changed |= news[row.before.id] or verdict.acts
         return changed
 
-    def _fetch(self) -> PollAnswer:
+    def _fetch(self, pending: list[ServerOutcome]) -> PollAnswer:
+        # Nova's time before the records reads (its last answer's Date):
+        # the next records window starts there, less the overlap.
+        records_mark = self.api.nova_now()
         try:
             # A page per source host (one for all, on a server's own run).
-            migrations = [
-                record
-                for source in self.sources or (None,)
-                for record in self._records(source)
-            ]
+            for source in self.sources or (None,):
+                self._read_records(source, pending)
             # Nova's time before the servers read: the next window starts
             # there (less the overlap), so no change falls between two.
             mark = self.api.nova_now()
@@ -295,17 +299,47 @@ class Poller:
         except ComputeAPIError as exc:
             return PollAnswer({}, {}, exc)
         self._move_window(mark, servers)
-        records: dict[str, list[Migration]] = {}
-        for record in migrations:
-            records.setdefault(record.instance_uuid, []).append(record)
-        return PollAnswer(records, {s.id: s for s in servers})
+        self._cache.advance(records_mark)
+        return PollAnswer(self._cache.by_server(), {s.id: s for s in servers})
 
-    def _records(self, source: str | None) -> list[Migration]:
-        return retrying(
-            lambda: self.api.evacuation_migrations(source_host=source),
+    def _read_records(
+        self, source: str | None, pending: list[ServerOutcome]
+    ) -> None:
+        """Read the source's records, in full or only those changed since
+        the last poll (records.choose_read), into the cache."""
+        now = self.clock.monotonic()
+        rows = [r for r in pending if source in (None, r.before.host)]
+        since = self._cache.since
+        choice = choose_read(
+            window=since is not None,
+            last_full=self._cache.last_full(source),
+            now=now,
+            rows_without_record=sum(r.migration is None for r in rows),
+            longest_idle=max(
+                (self._record_idle(r, now) for r in rows), default=0.0
+            ),
+        )
+        changes = (
+            nova_time(since)
+            if choice.read is Read.CHANGES and since is not None
+            else None
+        )
+        LOG.debug(
+            "poll %d: records of %s: %s read (%s)%s",
+            self.polls,
+            source or "every host",
+            choice.read.value,
+            choice.why,
+            f", changed since {changes}" if changes else "",
+        )
+        records = retrying(
+            lambda: self.api.evacuation_migrations(
+                source_host=source, changes_since=changes
+            ),
             self.clock,
             self.policy.retry,
         )
+        self._cache.keep(source, records, choice.read, now)
 
     def _move_window(
         self, mark: datetime.datetime | None, servers: list[Server]

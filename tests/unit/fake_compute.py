@@ -116,6 +116,7 @@ class FakeCompute:
         self.epoch = epoch
         self.dated = True  # answers carry a Date (nova_now knows)
         self.since_asked: list[str] = []  # changes-since of each read
+        self.records_since_asked: list[str] = []  # of each records read
         self.servers = {s.id: s for s in servers}
         self.services = [
             ComputeService(
@@ -159,6 +160,8 @@ class FakeCompute:
         # Seconds the computes' clocks (a server's `updated`) run behind
         # the API's (its Date): changes-since then misses fresh changes.
         self.compute_lag = 0.0
+        # Seconds the clock that stamps records runs behind Nova's API's.
+        self.record_lag = 0.0
 
     def version_range(self) -> VersionRange:
         return VersionRange(mv("2.1"), mv("2.96"))
@@ -316,13 +319,29 @@ class FakeCompute:
         self,
         source_host: str | None = None,
         instance_uuid: str | None = None,
+        changes_since: str | None = None,
     ) -> list[Migration]:
         self.calls["migrations"] += 1
+        if changes_since is not None:
+            self.calls["migrations_changed"] += 1
+            self.records_since_asked.append(changes_since)
+        asked = None
+        if changes_since is not None:
+            asked = parse_nova_time(changes_since)
         return [
             m
             for m in self.migrations
             if source_host in (None, m.source_compute)
             and instance_uuid in (None, m.instance_uuid)
+            # As Nova: updated_at >= changes-since, so never a record that
+            # has not changed since it was made.
+            and (
+                asked is None
+                or (
+                    m.updated_at is not None
+                    and parse_nova_time(m.updated_at) >= asked
+                )
+            )
         ]
 
     def stop_server(self, server_id: str) -> None:
@@ -401,7 +420,9 @@ class FakeCompute:
             flight.migration,
             status=status,
             dest_compute=self.destination,
-            updated_at=stamp(self.now()),
+            updated_at=stamp(
+                self.now() - datetime.timedelta(seconds=self.record_lag)
+            ),
         )
         flight.migration = new
         self.migrations[new.id - 1] = new

@@ -455,14 +455,35 @@ def test_migrations_follow_every_page_from_2_59() -> None:
     found = api.evacuation_migrations(source_host="c1")
     assert len(found) == 3
     first, second = (s.query for s in session.sent[1:])
-    # No changes-since: a record never updated since its creation has a
-    # NULL updated_at, and Nova would leave it out.
+    # No changes-since unless asked: a record never updated since its
+    # creation has a NULL updated_at, and Nova would leave it out.
     assert first == {
         "migration_type": ["evacuation"],
         "source_compute": ["c1"],
         "limit": ["1000"],
     }
     assert second == {**first, "marker": ["m2"]}
+
+
+def test_changed_migrations_are_asked_with_changes_since() -> None:
+    session = FakeSession(
+        version_doc("2.96"), (200, {"migrations": [], "migrations_links": []})
+    )
+    api = NovaComputeAPI(session)
+    stamp = "2026-01-01T00:00:08Z"
+    assert api.evacuation_migrations("c1", changes_since=stamp) == []
+    [sent] = session.sent[1:]
+    assert sent.query["changes-since"] == [stamp]
+    assert nova_reads(sent) == "2.80"
+
+
+def test_changes_since_is_not_sent_before_2_59() -> None:
+    # Nova would drop it: the answer is every record, as without it.
+    session = FakeSession(version_doc("2.58"), (200, {"migrations": []}))
+    api = NovaComputeAPI(session)
+    api.evacuation_migrations("c1", changes_since="2026-01-01T00:00:08Z")
+    [sent] = session.sent[1:]
+    assert "changes-since" not in sent.query
 
 
 def test_migrations_before_2_59_are_one_unpaged_request() -> None:

@@ -790,9 +790,11 @@ def test_a_retry_is_judged_by_its_own_record() -> None:
     hidden_reads = [FAULT_POLLS + 1]
 
     def lagging(
-        source_host: str | None = None, instance_uuid: str | None = None
+        source_host: str | None = None,
+        instance_uuid: str | None = None,
+        changes_since: str | None = None,
     ) -> list[Migration]:
-        found = read(source_host, instance_uuid)
+        found = read(source_host, instance_uuid, changes_since)
         if len(found) > 1 and hidden_reads[0] > 0:
             hidden_reads[0] -= 1
             return [m for m in found if m.id != 2]
