@@ -393,6 +393,94 @@ def metrics(
     }
 
 
+def phases(
+    log: list[dict[str, Any]], run: WayRun
+) -> list[tuple[str, float, float]]:
+    """A run's phases, by the request log: before its first evacuate
+    request (planning, or listing the servers), while it sends them (the
+    first one's arrival to the last one's answer), and after, until every
+    server was seen done."""
+    posts = [
+        e
+        for e in log
+        if e["method"] == "POST" and run.started <= e["at"] <= run.done_at
+    ]
+    if not posts:
+        return [("whole run", run.started, run.done_at)]
+    first = min(e["at"] for e in posts)
+    last = max(e["at"] + (e["seconds"] or 0.0) for e in posts)
+    return [
+        ("before the first evacuate", run.started, first),
+        ("sending evacuates", first, last),
+        ("after the last evacuate", last, run.done_at),
+    ]
+
+
+def cpu_between(
+    samples: Sequence[tuple[float, float]], begin: float, end: float
+) -> float:
+    """CPU seconds used between two monotonic times, from (time, CPU
+    seconds) samples, read between the samples either side."""
+
+    def at(moment: float) -> float:
+        before = [s for s in samples if s[0] <= moment]
+        after = [s for s in samples if s[0] >= moment]
+        if not before:
+            return samples[0][1]
+        if not after:
+            return samples[-1][1]
+        (t0, c0), (t1, c1) = before[-1], after[0]
+        if t1 == t0:
+            return c0
+        return c0 + (c1 - c0) * (moment - t0) / (t1 - t0)
+
+    return max(0.0, at(end) - at(begin))
+
+
+def by_phase(
+    log: list[dict[str, Any]],
+    run: WayRun,
+    samples: Sequence[tuple[float, float]],
+) -> list[dict[str, Any]]:
+    """Wall and Nova CPU seconds of each phase, and the requests in it."""
+    return [
+        {
+            "phase": name,
+            "wall_seconds": round(end - begin, 2),
+            "nova_cpu_seconds": round(cpu_between(samples, begin, end), 2),
+            "requests": sum(1 for e in log if begin <= e["at"] < end),
+        }
+        for name, begin, end in phases(log, run)
+    ]
+
+
+class CPUSampler:
+    """The sandbox process's CPU seconds, read every 0.1 s (the kernel
+    counts in ticks of 10 ms), with the monotonic time of each read."""
+
+    EVERY = 0.1
+
+    def __init__(self, read: Callable[[], float]) -> None:
+        self.read = read
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CPUSampler:
+        self.samples.append((time.monotonic(), self.read()))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append((time.monotonic(), self.read()))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.EVERY):
+            self.samples.append((time.monotonic(), self.read()))
+
+
 def measure(
     servers: int, way: str, bins: Clients, state: Path
 ) -> dict[str, Any]:
@@ -403,13 +491,15 @@ def measure(
         sandbox.crash_compute(HOST, force_down=True)
         sandbox.reset_requests()
         say(f"{way}, {servers} servers ...")
-        nova_before = process_cpu(sandbox)
-        run = RUNNERS[way](sandbox, ids, bins)
-        nova_cpu = process_cpu(sandbox) - nova_before
+        with CPUSampler(lambda: process_cpu(sandbox)) as cpu:
+            run = RUNNERS[way](sandbox, ids, bins)
         log = sandbox.requests()["log"]
         verify(sandbox, ids)
     result = metrics(log, run, servers, way)
-    result["nova_cpu_seconds"] = round(nova_cpu, 2)
+    result["nova_cpu_seconds"] = round(
+        cpu.samples[-1][1] - cpu.samples[0][1], 2
+    )
+    result["phases"] = by_phase(log, run, cpu.samples)
     say(
         f"{way}, {servers} servers: {result['wall_seconds']} s, "
         f"{result['requests']} requests"

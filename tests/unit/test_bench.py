@@ -54,6 +54,43 @@ def test_per_cycle_figures_are_counted_from_the_log(bench: ModuleType) -> None:
     assert (got["client_cpu_seconds"], got["client_peak_rss_mib"]) == (1.5, 2)
 
 
+def test_nova_cpu_of_each_phase_is_read_from_samples(
+    bench: ModuleType,
+) -> None:
+    def post(at: float, took: float) -> dict[str, Any]:
+        return {
+            **entry(at, "POST", "/v2.1/servers/a/action", 0),
+            "seconds": took,
+        }
+
+    log = [
+        entry(1.5, "GET", "/v2.1/servers/detail", 9000),
+        post(2.0, 0.5),
+        post(3.0, 1.0),  # answered at 4.0
+        entry(5.0, "GET", "/v2.1/os-migrations", 10),
+    ]
+    run = bench.WayRun(1.0, 6.0, [], cycles=None)
+    # Nova's CPU, per second: 0.1 before the first evacuate, 0.9 while
+    # they are sent, 0.5 after.
+    samples = [(1.0, 10.0), (2.0, 10.1), (4.0, 11.9), (6.0, 12.9)]
+
+    got = bench.by_phase(log, run, samples)
+
+    assert [(p["phase"], p["wall_seconds"]) for p in got] == [
+        ("before the first evacuate", 1.0),
+        ("sending evacuates", 2.0),
+        ("after the last evacuate", 2.0),
+    ]
+    assert [p["nova_cpu_seconds"] for p in got] == [0.1, 1.8, 1.0]
+    assert [p["requests"] for p in got] == [1, 2, 1]
+    # Between two samples, read on the line between them.
+    assert bench.cpu_between(samples, 4.0, 5.0) == pytest.approx(0.5)
+    # A run with no evacuate request is one phase.
+    assert [p["phase"] for p in bench.by_phase([], run, samples)] == [
+        "whole run"
+    ]
+
+
 def run_of(way: str, n: int, wall: float, **more: Any) -> dict[str, Any]:
     return {
         "way": way,

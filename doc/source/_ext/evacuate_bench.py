@@ -124,6 +124,30 @@ class Table(Generated):
         return out
 
 
+class Phases(Generated):
+    """Where each way's wall time and Nova's CPU went: before its first
+    evacuate request, while it sent them, and after."""
+
+    def lines(self, results: dict[str, Any]) -> list[str]:
+        out = []
+        for n in sizes(results):
+            runs = [r for r in of_size(results, n) if r.get("phases")]
+            if not runs:
+                continue
+            names = [p["phase"] for p in runs[0]["phases"]]
+            rows = []
+            for run in runs:
+                cells = {
+                    p["phase"]: f"{p['wall_seconds']:g} / "
+                    f"{p['nova_cpu_seconds']:g}"
+                    for p in run["phases"]
+                }
+                rows.append([run["way"], *(cells.get(x, "") for x in names)])
+            out += [f"**{n} servers**: wall s / Nova CPU s", ""]
+            out += rst_table(["Way", *(x.capitalize() for x in names)], rows)
+        return out
+
+
 class Goals(Generated):
     def lines(self, results: dict[str, Any]) -> list[str]:
         rows = [
@@ -216,6 +240,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         ("evacuate-bench-table", Table),
         ("evacuate-bench-plot", Plot),
         ("evacuate-bench-goals", Goals),
+        ("evacuate-bench-phases", Phases),
         ("evacuate-bench-startup", Startup),
     ):
         app.add_directive(name, directive)
