@@ -100,7 +100,10 @@ class Table(Generated):
                         f"{run['bytes'] / 1024:.0f}",
                         f"{run['cycles']}",
                         f"{per.get('median', 0):g} / {per.get('max', 0):g}",
-                        f"{size.get('median', 0) / 1024:.1f}",
+                        " / ".join(
+                            f"{size.get(k, 0) / 1024:.1f}"
+                            for k in ("min", "median", "max")
+                        ),
                         f"{run['client_cpu_seconds']:g}",
                         f"{run['client_peak_rss_mib']:g}",
                     ]
@@ -115,7 +118,7 @@ class Table(Generated):
                     "KiB",
                     "Poll cycles",
                     "Requests / cycle (median / max)",
-                    "KiB / cycle (median)",
+                    "KiB / cycle (min / median / max)",
                     "Client CPU s",
                     "Client peak RSS MiB",
                 ],
