@@ -15,11 +15,19 @@ the system's monotonic clock, which a benchmark in another process on
 this machine reads too), how long the answer took (``seconds``, until its
 last chunk was ready to send, to 0.1 ms) and how many bytes its body had
 (``bytes``), counted as the server sends them.
+
+A JSON answer to a GET also lists what it held (``items``): each server,
+migration or other object, as ``[kind, id, digest]`` (the digest, of its
+JSON, changes whenever any of its fields does). The benchmark tells from
+these whether a poll read what changed since the client's last read, or
+what it had seen already.
 """
 
 from __future__ import annotations
 
 import collections
+import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -97,6 +105,7 @@ class RequestRecorder:
             "at": time.monotonic(),
             "seconds": None,
             "bytes": 0,
+            "items": None,
         }
         environ[RECORD_KEY] = entry
         # Counted on arrival so a request that hangs still shows up.
@@ -112,6 +121,31 @@ class RequestRecorder:
         return _counted(self.app(environ, recording_start_response), entry)
 
 
+def items_of(body: bytes) -> list[list[str]] | None:
+    """What a JSON answer held: ``[kind, id, digest]`` for each object in
+    its top-level lists (``{"servers": [...]}``) or for its one object
+    (``{"server": {...}}``); None for an answer that is not JSON."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    found: list[list[str]] = []
+    for key, value in sorted(document.items()):
+        members = value if isinstance(value, list) else [value]
+        kind = (
+            key[:-1] if isinstance(value, list) and key.endswith("s") else key
+        )
+        for member in members:
+            if isinstance(member, dict) and "id" in member:
+                digest = hashlib.sha1(
+                    json.dumps(member, sort_keys=True).encode()
+                ).hexdigest()[:12]
+                found.append([kind, str(member["id"]), digest])
+    return found
+
+
 def _counted(body: Iterable[bytes], entry: dict[str, Any]) -> Iterator[bytes]:
     """The body, as it is sent, counting its bytes and the time the answer
     took: until its last chunk was ready to send.
@@ -122,14 +156,20 @@ def _counted(body: Iterable[bytes], entry: dict[str, Any]) -> Iterator[bytes]:
     resumes. Read then, a duration could end after the client's own clock
     says the answer arrived (it did, under load, in CI)."""
     ready: float | None = None
+    kept: list[bytes] | None = [] if entry["method"] == "GET" else None
     try:
         for chunk in body:
             entry["bytes"] += len(chunk)
+            if kept is not None:
+                kept.append(chunk)
             ready = time.monotonic()
             yield chunk
         if ready is None:
             # No body: eventlet writes the headers only after this returns.
             ready = time.monotonic()
+        if kept and entry["status"] == 200:
+            # After the answer was timed: parsing it is not Nova's time.
+            entry["items"] = items_of(b"".join(kept))
     finally:
         end = time.monotonic() if ready is None else ready
         entry["seconds"] = round(end - entry["at"], 4)

@@ -52,3 +52,25 @@ def test_an_empty_answer_is_timed_until_its_body_is_done() -> None:
     entry, _ = _serve([])
     assert entry["bytes"] == 0
     assert entry["seconds"] >= 0.05
+
+
+def test_a_get_answer_lists_what_it_held_with_a_digest_of_each() -> None:
+    a = b'{"id": "a", "status": "ACTIVE"}'
+    b_active = b'{"id": "b", "status": "ACTIVE"}'
+    b_rebuild = b'{"id": "b", "status": "REBUILD"}'
+    first, _ = _serve([b'{"servers": [' + a + b", ", b_active + b"]}"])
+    again, _ = _serve([b'{"servers": [' + a + b", " + b_rebuild + b"]}"])
+    one, _ = _serve([b'{"server": ' + a + b"}"])
+
+    assert [item[:2] for item in first["items"]] == [
+        ["server", "a"],
+        ["server", "b"],
+    ]
+    # A server's digest changes when any field does, and only then.
+    assert again["items"][0] == first["items"][0] == one["items"][0]
+    assert again["items"][1][2] != first["items"][1][2]
+
+
+def test_an_answer_that_is_not_json_lists_nothing() -> None:
+    entry, _ = _serve([b"<html>Not Found</html>"])
+    assert entry["items"] is None

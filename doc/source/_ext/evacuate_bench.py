@@ -104,6 +104,7 @@ class Table(Generated):
                             f"{size.get(k, 0) / 1024:.1f}"
                             for k in ("min", "median", "max")
                         ),
+                        changed_item(run),
                         f"{run['client_cpu_seconds']:g}",
                         f"{run['client_peak_rss_mib']:g}",
                     ]
@@ -119,12 +120,24 @@ class Table(Generated):
                     "Poll cycles",
                     "Requests / cycle (median / max)",
                     "KiB / cycle (min / median / max)",
+                    "Objects polled: changed / read; KiB per changed",
                     "Client CPU s",
                     "Client peak RSS MiB",
                 ],
                 rows,
             )
         return out
+
+
+def changed_item(run: dict[str, Any]) -> str:
+    """Of the objects a way's polls read, those it had not seen as they
+    were, and the poll bytes per such object."""
+    items = run.get("poll_items")
+    per = run.get("bytes_per_changed_item")
+    if not items:
+        return ""
+    tail = f"; {per / 1024:.2f}" if per else ""
+    return f"{items['changed']} / {items['read']}{tail}"
 
 
 class Phases(Generated):
@@ -154,7 +167,11 @@ class Phases(Generated):
 class Goals(Generated):
     def lines(self, results: dict[str, Any]) -> list[str]:
         rows = [
-            [g["goal"], g["measured"], "met" if g["met"] else "**not met**"]
+            [
+                g["goal"],
+                g["measured"] + (f" ({g['limit']})" if "limit" in g else ""),
+                "met" if g["met"] else "**not met**",
+            ]
             for g in results.get("goals", [])
         ]
         return rst_table(["Goal", "Measured", ""], rows)
