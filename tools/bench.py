@@ -711,7 +711,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             ratio = mine["wall_seconds"] / nova["wall_seconds"]
             goal(
                 f"wall time at N={n}: at most 0.9x nova host-evacuate",
-                f"{ratio:.2f}x",
+                f"{ratio:.4f}x",
                 ratio <= 0.9,
                 nova_limit(least, 0.9 * nova["wall_seconds"], osc_own),
             )
@@ -719,7 +719,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             ratio = mine["wall_seconds"] / min(floors)
             goal(
                 f"wall time at N={n}: at most 1.05x the raw floor",
-                f"{ratio:.2f}x",
+                f"{ratio:.4f}x",
                 ratio <= 1.05,
                 nova_limit(least, 1.05 * min(floors), osc_own),
             )
