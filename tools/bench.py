@@ -686,8 +686,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     def goal(
         name: str, measured_: str, ok: bool, limit: str | None = None
     ) -> None:
-        entry: dict[str, Any] = {"goal": name, "measured": measured_}
-        entry["met"] = ok
+        entry = {"goal": name, "measured": measured_, "met": ok}
         if limit and not ok:
             entry["limit"] = limit
         out.append(entry)
@@ -735,33 +734,27 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             ", ".join(f"N={n}: {m:g}" for n, m in sorted(medians.items())),
             len(set(medians.values())) == 1,
         )
-    per_item = {
-        r["servers"]: r["bytes_per_changed_item"]
-        for r in mine_all
-        if r.get("bytes_per_changed_item")
+    polled = {
+        r["servers"]: r for r in mine_all if r.get("bytes_per_changed_item")
     }
-    if 50 in per_item and 200 in per_item:
+    if 50 in polled and 200 in polled:
         # What a cycle reads should be what changed since the cycle before:
         # its bytes then follow the changes, whatever N. A poll that reads
         # every server, changed or not, pays more per change as N grows.
-        sizes_ = {
-            r["servers"]: r["bytes_per_cycle"]["median"]
-            for r in mine_all
-            if r["bytes_per_cycle"]
-        }
         goal(
             "bytes per poll cycle: grow with what changed since the last "
             "poll, not with N (bytes per changed object read, at N=200 "
             "within 1.5x of N=50)",
             "; ".join(
-                f"N={n}: {b / 1024:.2f} KiB per changed object, "
-                f"{find(runs, n, 'osc-evacuate')['poll_items']['changed']} "
-                f"of {find(runs, n, 'osc-evacuate')['poll_items']['read']} "
-                f"objects read had changed, median "
-                f"{sizes_.get(n, 0) / 1024:.1f} KiB a cycle"
-                for n, b in sorted(per_item.items())
+                f"N={n}: {r['bytes_per_changed_item'] / 1024:.2f} KiB per "
+                f"changed object, {r['poll_items']['changed']} of "
+                f"{r['poll_items']['read']} objects read had changed, median "
+                f"{(r['bytes_per_cycle'] or {}).get('median', 0) / 1024:.1f} "
+                "KiB a cycle"
+                for n, r in sorted(polled.items())
             ),
-            per_item[200] <= 1.5 * per_item[50],
+            polled[200]["bytes_per_changed_item"]
+            <= 1.5 * polled[50]["bytes_per_changed_item"],
         )
     for r in mine_all:
         limit = r["servers"] + 3 * r["cycles"] + 10
