@@ -5,7 +5,10 @@ Directives:
 
 - ``evacuate-bench-table``: per size, every way's figures;
 - ``evacuate-bench-plot``: wall time per way and size, as inline SVG;
-- ``evacuate-bench-goals``: each goal, what was measured, whether met;
+- ``evacuate-bench-phases``: per size, each way's phases (wall time and
+  Nova's CPU);
+- ``evacuate-bench-goals``: each goal, what was measured, whether met
+  (and, for a wall-time goal not met, why, and where the seconds went);
 - ``evacuate-bench-startup``: the plugin's start-up cost.
 
 Nothing here computes a figure: it renders what the benchmark measured.
@@ -164,16 +167,30 @@ class Phases(Generated):
         return out
 
 
+def behind(gap: dict[str, Any]) -> str:
+    """Where a wall-time goal's extra seconds went, phase by phase."""
+    parts = "; ".join(
+        f"{p['phase']} {p['wall_seconds']:+g} s (Nova CPU "
+        f"{p['nova_cpu_seconds']:+g} s)"
+        for p in gap["phases"]
+    )
+    return (
+        f"in turn {gap['turn']}, {gap['wall_seconds']:g} s longer than "
+        f"{gap['against']}: {parts}"
+    )
+
+
 class Goals(Generated):
     def lines(self, results: dict[str, Any]) -> list[str]:
-        rows = [
-            [
-                g["goal"],
-                g["measured"] + (f" ({g['limit']})" if "limit" in g else ""),
-                "met" if g["met"] else "**not met**",
-            ]
-            for g in results.get("goals", [])
-        ]
+        rows = []
+        for g in results.get("goals", []):
+            notes = [g[k] for k in ("limit",) if k in g]
+            if "gap" in g:
+                notes.append(behind(g["gap"]))
+            measured = g["measured"] + "".join(f" ({n})" for n in notes)
+            rows.append(
+                [g["goal"], measured, "met" if g["met"] else "**not met**"]
+            )
         return rst_table(["Goal", "Measured", ""], rows)
 
 
