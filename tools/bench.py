@@ -398,6 +398,10 @@ def metrics(
         "servers": servers,
         "way": way,
         "wall_seconds": round(run.done_at - run.started, 2),
+        # The client's own start: until its first request reached Nova.
+        "first_request_seconds": (
+            round(min(e["at"] for e in log) - run.started, 2) if log else None
+        ),
         "requests": len(log),
         "by_kind": dict(sorted(by_kind.items())),
         "bytes": sum(e["bytes"] for e in log),
@@ -637,6 +641,9 @@ def median_run(samples: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     chosen["nova_work_seconds_of_each_run"] = [nova_work(r) for r in samples]
     chosen["phases_of_each_run"] = [r.get("phases") for r in samples]
+    chosen["first_request_seconds_of_each_run"] = [
+        r.get("first_request_seconds") for r in samples
+    ]
     return chosen
 
 
@@ -763,9 +770,15 @@ def gap(
     ours, theirs = phases_of(mine, turn), phases_of(reference, turn)
     if len(ours) != 3 or len(theirs) != 3:
         return None
+    started = [
+        (r.get("first_request_seconds_of_each_run") or [])[turn:][:1]
+        for r in (mine, reference)
+    ]
     return {
         "turn": turn + 1,
         "against": reference["way"],
+        # Each one's own start, until its first request reached Nova.
+        "first_request_seconds": [one[0] if one else None for one in started],
         "wall_seconds": round(walls(mine)[turn] - walls(reference)[turn], 2),
         "phases": [
             {

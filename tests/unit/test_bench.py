@@ -205,6 +205,9 @@ def test_wall_time_is_judged_turn_by_turn(bench: ModuleType) -> None:
         phased(0.2, 27.0, 1.4),
     )
 
+    mine["first_request_seconds_of_each_run"] = [1.5, 1.4, 1.6]
+    floor["first_request_seconds_of_each_run"] = [0.2, 0.2, 0.3]
+
     turns = bench.by_turn(mine, [floor], [mine, floor], osc_own=2.0)
     behind = bench.gap(mine, [floor], turns.median_turn)
 
@@ -216,6 +219,7 @@ def test_wall_time_is_judged_turn_by_turn(bench: ModuleType) -> None:
     assert behind["turn"] == 3
     assert behind["wall_seconds"] == 4.4
     assert [p["wall_seconds"] for p in behind["phases"]] == [2.8, 0.0, 1.6]
+    assert behind["first_request_seconds"] == [1.6, 0.3]
 
 
 def test_a_goal_out_of_reach_says_why(bench: ModuleType) -> None:

@@ -174,9 +174,16 @@ def behind(gap: dict[str, Any]) -> str:
         f"{p['nova_cpu_seconds']:+g} s)"
         for p in gap["phases"]
     )
+    started = ""
+    ours, theirs = gap.get("first_request_seconds") or (None, None)
+    if ours is not None and theirs is not None:
+        started = (
+            f"; its first request reached Nova after {ours:g} s, the "
+            f"other's after {theirs:g} s"
+        )
     return (
         f"in turn {gap['turn']}, {gap['wall_seconds']:g} s longer than "
-        f"{gap['against']}: {parts}"
+        f"{gap['against']}: {parts}{started}"
     )
 
 
