@@ -742,24 +742,19 @@ def by_turn(
     for turn in range(count):
         reference = min(walls(r)[turn] for r in references)
         ratios.append(walls(mine)[turn] / reference)
-        spent = [
-            w[turn]
-            for w in map(works, everyone)
-            if len(w) > turn and w[turn] is not None
-        ]
+        spent = [w[turn] for w in map(works, everyone) if len(w) > turn]
+        known = [x for x in spent if x is not None]
         bounds.append(
-            (min(x for x in spent if x is not None) + osc_own) / reference
-            if spent and osc_own
-            else None
+            (min(known) + osc_own) / reference if known and osc_own else None
         )
     return Turns(ratios, bounds)
 
 
-def phases_of(run: dict[str, Any], turn: int) -> list[dict[str, Any]]:
-    """A way's phases in one turn ([] in results that kept only the
-    median run's)."""
-    each = run.get("phases_of_each_run") or []
-    return list(each[turn] or []) if len(each) > turn else []
+def of_turn(run: dict[str, Any], key: str, turn: int) -> Any:
+    """A figure kept per run, of a way's run in one turn (None in results
+    that kept only the median run's)."""
+    each = run.get(key) or []
+    return each[turn] if len(each) > turn else None
 
 
 def gap(
@@ -769,18 +764,19 @@ def gap(
     phase by phase: where its extra seconds went, in wall time and in
     Nova's CPU."""
     reference = min(references, key=lambda r: walls(r)[turn])
-    ours, theirs = phases_of(mine, turn), phases_of(reference, turn)
+    ours, theirs = (
+        of_turn(r, "phases_of_each_run", turn) or [] for r in (mine, reference)
+    )
     if len(ours) != 3 or len(theirs) != 3:
         return None
-    started = [
-        (r.get("first_request_seconds_of_each_run") or [])[turn:][:1]
-        for r in (mine, reference)
-    ]
     return {
         "turn": turn + 1,
         "against": reference["way"],
         # Each one's own start, until its first request reached Nova.
-        "first_request_seconds": [one[0] if one else None for one in started],
+        "first_request_seconds": [
+            of_turn(r, "first_request_seconds_of_each_run", turn)
+            for r in (mine, reference)
+        ],
         "wall_seconds": round(walls(mine)[turn] - walls(reference)[turn], 2),
         "phases": [
             {
