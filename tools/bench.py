@@ -641,7 +641,6 @@ def median_run(samples: list[dict[str, Any]]) -> dict[str, Any]:
     chosen["nova_cpu_seconds_of_each_run"] = [
         r["nova_cpu_seconds"] for r in samples
     ]
-    chosen["nova_work_seconds_of_each_run"] = [nova_work(r) for r in samples]
     chosen["phases_of_each_run"] = [r.get("phases") for r in samples]
     chosen["first_request_seconds_of_each_run"] = [
         r.get("first_request_seconds") for r in samples
@@ -683,10 +682,10 @@ def walls(run: dict[str, Any]) -> list[float]:
 
 def works(run: dict[str, Any]) -> list[float | None]:
     """nova_work of the way's run in each turn (results written before
-    it was kept per run: the median run's, for every turn)."""
-    each = run.get("nova_work_seconds_of_each_run")
+    the phases were kept per run: the median run's, for every turn)."""
+    each = run.get("phases_of_each_run")
     if each:
-        return [None if w is None else float(w) for w in each]
+        return [nova_work({"phases": phases or []}) for phases in each]
     return [nova_work(run)] * len(walls(run))
 
 

@@ -181,9 +181,6 @@ def turned(way: str, *phases: list[dict[str, Any]]) -> dict[str, Any]:
         "servers": 50,
         "wall_seconds": sorted(wall)[(len(wall) - 1) // 2],
         "wall_seconds_of_each_run": wall,
-        "nova_work_seconds_of_each_run": [
-            sum(p["nova_cpu_seconds"] for p in each[1:]) for each in phases
-        ],
         "phases_of_each_run": list(phases),
     }
 
