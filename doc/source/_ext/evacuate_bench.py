@@ -11,13 +11,14 @@ Directives:
   (and, for a wall-time goal not met, why, and where the seconds went);
 - ``evacuate-bench-startup``: the plugin's start-up cost.
 
-Nothing here computes a figure: it renders what the benchmark measured.
+Nothing here computes a figure: it renders what the benchmark measured,
+read through the benchmark's typed results (tools/benchlib/results.py).
 """
 
 from __future__ import annotations
 
 import html
-import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,19 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+# The benchmark's typed results (tools/benchlib/results.py), which read
+# the file as the benchmark wrote it.
+TOOLS = Path(__file__).resolve().parents[3] / "tools"
+if str(TOOLS) not in sys.path:
+    sys.path.insert(0, str(TOOLS))
+
+from benchlib.results import (  # noqa: E402
+    Gap,
+    Results,
+    WayResult,
+    load,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -38,10 +52,11 @@ COLOURS = {
 }
 
 
-def load(directive: SphinxDirective) -> dict[str, Any] | None:
+def results_of(directive: SphinxDirective) -> Results | None:
     directive.env.note_dependency(str(RESULTS))
     try:
-        results: dict[str, Any] = json.loads(RESULTS.read_text())
+        return load(RESULTS)
+    # Unreadable, not JSON, or not the benchmark's layout (ResultsError).
     except (OSError, ValueError) as exc:
         LOG.warning(
             "no benchmark results (%s): run make bench",
@@ -49,15 +64,6 @@ def load(directive: SphinxDirective) -> dict[str, Any] | None:
             location=directive.get_location(),
         )
         return None
-    return results
-
-
-def sizes(results: dict[str, Any]) -> list[int]:
-    return sorted({run["servers"] for run in results["runs"]})
-
-
-def of_size(results: dict[str, Any], n: int) -> list[dict[str, Any]]:
-    return [run for run in results["runs"] if run["servers"] == n]
 
 
 def rst_table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -69,163 +75,152 @@ def rst_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 class Generated(SphinxDirective):
-    def lines(self, results: dict[str, Any]) -> list[str]:
+    def lines(self, results: Results) -> list[str]:
         raise NotImplementedError
 
     def run(self) -> list[nodes.Node]:
-        results = load(self)
+        results = results_of(self)
         if results is None:
             return []
         return list(self.parse_text_to_nodes("\n".join(self.lines(results))))
 
 
+TABLE_HEAD = [
+    "Way",
+    "Wall s: median (each run)",
+    "Ratio to osc-evacuate",
+    "Nova CPU s",
+    "Requests",
+    "KiB",
+    "Poll cycles",
+    "Requests / cycle (median / max)",
+    "KiB / cycle (min / median / max)",
+    "Objects polled: changed / read; KiB per changed",
+    "Client CPU s",
+    "Client peak RSS MiB",
+]
+
+
 class Table(Generated):
-    def lines(self, results: dict[str, Any]) -> list[str]:
+    def lines(self, results: Results) -> list[str]:
         out = []
-        for n in sizes(results):
-            runs = of_size(results, n)
-            mine = next(r for r in runs if r["way"] == "osc-evacuate")
-            out += [f"**{n} servers**", ""]
-            rows = []
-            for run in runs:
-                per = run["requests_per_cycle"] or {}
-                size = run["bytes_per_cycle"] or {}
-                each = ", ".join(
-                    f"{s:g}" for s in run.get("wall_seconds_of_each_run", [])
-                )
-                rows.append(
-                    [
-                        run["way"],
-                        f"{run['wall_seconds']:g} ({each})",
-                        f"{run['wall_seconds'] / mine['wall_seconds']:.2f}",
-                        f"{run['nova_cpu_seconds']:g}",
-                        str(run["requests"]),
-                        f"{run['bytes'] / 1024:.0f}",
-                        f"{run['cycles']}",
-                        f"{per.get('median', 0):g} / {per.get('max', 0):g}",
-                        " / ".join(
-                            f"{size.get(k, 0) / 1024:.1f}"
-                            for k in ("min", "median", "max")
-                        ),
-                        changed_item(run),
-                        f"{run['client_cpu_seconds']:g}",
-                        f"{run['client_peak_rss_mib']:g}",
-                    ]
-                )
-            out += rst_table(
-                [
-                    "Way",
-                    "Wall s: median (each run)",
-                    "Ratio to osc-evacuate",
-                    "Nova CPU s",
-                    "Requests",
-                    "KiB",
-                    "Poll cycles",
-                    "Requests / cycle (median / max)",
-                    "KiB / cycle (min / median / max)",
-                    "Objects polled: changed / read; KiB per changed",
-                    "Client CPU s",
-                    "Client peak RSS MiB",
-                ],
-                rows,
-            )
+        for size in results.sizes():
+            mine = size.find("osc-evacuate")
+            assert mine is not None, f"no osc-evacuate at {size.servers}"
+            out += [f"**{size.servers} servers**", ""]
+            rows = [way_row(run, mine) for run in size.ways]
+            out += rst_table(TABLE_HEAD, rows)
         return out
 
 
-def changed_item(run: dict[str, Any]) -> str:
+def way_row(run: WayResult, mine: WayResult) -> list[str]:
+    """A way's figures at a size, its wall time against osc-evacuate's."""
+    per = run.requests_per_cycle
+    size = run.bytes_per_cycle
+    kib = (size.min, size.median, size.max) if size else (0, 0, 0)
+    each = ", ".join(f"{s:g}" for s in run.wall_seconds_of_each_run)
+    return [
+        run.way,
+        f"{run.wall_seconds:g} ({each})",
+        f"{run.wall_seconds / mine.wall_seconds:.2f}",
+        f"{run.nova_cpu_seconds:g}",
+        str(run.requests),
+        f"{run.bytes / 1024:.0f}",
+        f"{run.cycles}",
+        f"{per.median if per else 0:g} / {per.max if per else 0:g}",
+        " / ".join(f"{k / 1024:.1f}" for k in kib),
+        changed_item(run),
+        f"{run.client_cpu_seconds:g}",
+        f"{run.client_peak_rss_mib:g}",
+    ]
+
+
+def changed_item(run: WayResult) -> str:
     """Of the objects a way's polls read, those it had not seen as they
     were, and the poll bytes per such object."""
-    items = run.get("poll_items")
-    per = run.get("bytes_per_changed_item")
-    if not items:
-        return ""
+    items = run.poll_items
+    per = run.bytes_per_changed_item
     tail = f"; {per / 1024:.2f}" if per else ""
-    return f"{items['changed']} / {items['read']}{tail}"
+    return f"{items.changed} / {items.read}{tail}"
 
 
 class Phases(Generated):
     """Where each way's wall time and Nova's CPU went: before its first
     evacuate request, while it sent them, and after."""
 
-    def lines(self, results: dict[str, Any]) -> list[str]:
+    def lines(self, results: Results) -> list[str]:
         out = []
-        for n in sizes(results):
-            runs = [r for r in of_size(results, n) if r.get("phases")]
+        for size in results.sizes():
+            runs = [r for r in size.ways if r.phases]
             if not runs:
                 continue
-            names = [p["phase"] for p in runs[0]["phases"]]
+            names = [p.phase for p in runs[0].phases]
             rows = []
             for run in runs:
                 cells = {
-                    p["phase"]: f"{p['wall_seconds']:g} / "
-                    f"{p['nova_cpu_seconds']:g}"
-                    for p in run["phases"]
+                    p.phase: f"{p.wall_seconds:g} / {p.nova_cpu_seconds:g}"
+                    for p in run.phases
                 }
-                rows.append([run["way"], *(cells.get(x, "") for x in names)])
-            out += [f"**{n} servers**: wall s / Nova CPU s", ""]
+                rows.append([run.way, *(cells.get(x, "") for x in names)])
+            out += [f"**{size.servers} servers**: wall s / Nova CPU s", ""]
             out += rst_table(["Way", *(x.capitalize() for x in names)], rows)
         return out
 
 
-def behind(gap: dict[str, Any]) -> str:
+def behind(gap: Gap) -> str:
     """Where a wall-time goal's extra seconds went, phase by phase."""
     parts = "; ".join(
-        f"{p['phase']} {p['wall_seconds']:+g} s (Nova CPU "
-        f"{p['nova_cpu_seconds']:+g} s)"
-        for p in gap["phases"]
+        f"{p.phase} {p.wall_seconds:+g} s (Nova CPU {p.nova_cpu_seconds:+g} s)"
+        for p in gap.phases
     )
     started = ""
-    ours, theirs = gap.get("first_request_seconds") or (None, None)
+    ours, theirs = gap.first_request_seconds
     if ours is not None and theirs is not None:
         started = (
             f"; its first request reached Nova after {ours:g} s, the "
             f"other's after {theirs:g} s"
         )
     return (
-        f"in turn {gap['turn']}, {gap['wall_seconds']:g} s longer than "
-        f"{gap['against']}: {parts}{started}"
+        f"in turn {gap.turn}, {gap.wall_seconds:g} s longer than "
+        f"{gap.against}: {parts}{started}"
     )
 
 
 class Goals(Generated):
-    def lines(self, results: dict[str, Any]) -> list[str]:
+    def lines(self, results: Results) -> list[str]:
         rows = []
-        for g in results.get("goals", []):
-            notes = [g[k] for k in ("limit",) if k in g]
-            if "gap" in g:
-                notes.append(behind(g["gap"]))
-            measured = g["measured"] + "".join(f" ({n})" for n in notes)
-            rows.append(
-                [g["goal"], measured, "met" if g["met"] else "**not met**"]
-            )
+        for g in results.goals:
+            notes = [g.limit] if g.limit is not None else []
+            if g.gap is not None:
+                notes.append(behind(g.gap))
+            measured = g.measured + "".join(f" ({n})" for n in notes)
+            rows.append([g.goal, measured, "met" if g.met else "**not met**"])
         return rst_table(["Goal", "Measured", ""], rows)
 
 
 class Startup(Generated):
-    def lines(self, results: dict[str, Any]) -> list[str]:
+    def lines(self, results: Results) -> list[str]:
         rows = []
-        for words, cost in results.get("startup", {}).items():
+        for words, cost in results.startup.items():
             rows.append(
                 [
                     f"``openstack {words}``",
-                    f"{cost['cpu_without_plugin_ms']:g}",
-                    f"{cost['cpu_with_plugin_ms']:g}",
-                    f"{cost['cpu_difference_ms']:+g}",
-                    f"{cost['wall_difference_ms']:+g}",
+                    f"{cost.cpu_without_plugin_ms:g}",
+                    f"{cost.cpu_with_plugin_ms:g}",
+                    f"{cost.cpu_difference_ms:+g}",
+                    f"{cost.wall_difference_ms:+g}",
                 ]
             )
-        imported = results.get("plugin_import")
-        lead = []
-        if imported:
-            lead = [
-                f"Importing the plugin ({', '.join(imported['modules'])}) "
-                f"after what OSC imports anyway: **{imported['median_ms']:g} "
-                f"ms** (median of {imported['runs']} runs, at most "
-                f"{imported['max_ms']:g} ms).",
-                "",
-                "Whole commands, with the plugin against without:",
-                "",
-            ]
+        imported = results.plugin_import
+        lead = [
+            f"Importing the plugin ({', '.join(imported.modules)}) "
+            f"after what OSC imports anyway: **{imported.median_ms:g} "
+            f"ms** (median of {imported.runs} runs, at most "
+            f"{imported.max_ms:g} ms).",
+            "",
+            "Whole commands, with the plugin against without:",
+            "",
+        ]
         return lead + rst_table(
             [
                 "Command",
@@ -242,31 +237,31 @@ class Plot(SphinxDirective):
     """Wall time of each way, a panel per size, each with its own scale."""
 
     def run(self) -> list[nodes.Node]:
-        results = load(self)
+        results = results_of(self)
         if results is None:
             return []
         return [nodes.raw("", svg(results), format="html")]
 
 
-def svg(results: dict[str, Any]) -> str:
+def svg(results: Results) -> str:
     width, label, bar, gap = 640, 150, 16, 4
     parts, y = [], 10
-    for n in sizes(results):
-        runs = of_size(results, n)
-        longest = max(r["wall_seconds"] for r in runs) or 1
+    for size in results.sizes():
+        longest = max(r.wall_seconds for r in size.ways) or 1
         parts.append(
-            f'<text x="0" y="{y + 12}" font-weight="bold">{n} servers</text>'
+            f'<text x="0" y="{y + 12}" font-weight="bold">'
+            f"{size.servers} servers</text>"
         )
         y += 20
-        for run in runs:
-            length = (width - label - 60) * run["wall_seconds"] / longest
-            colour = COLOURS.get(run["way"], "#333")
+        for run in size.ways:
+            length = (width - label - 60) * run.wall_seconds / longest
+            colour = COLOURS.get(run.way, "#333")
             parts.append(
-                f'<text x="0" y="{y + 12}">{html.escape(run["way"])}</text>'
+                f'<text x="0" y="{y + 12}">{html.escape(run.way)}</text>'
                 f'<rect x="{label}" y="{y}" width="{length:.1f}" '
                 f'height="{bar}" fill="{colour}"/>'
                 f'<text x="{label + length + 4:.1f}" y="{y + 12}">'
-                f"{run['wall_seconds']:g} s</text>"
+                f"{run.wall_seconds:g} s</text>"
             )
             y += bar + gap
         y += 14

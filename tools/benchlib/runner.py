@@ -1,0 +1,281 @@
+"""The ways, each run on a sandbox of its own, measured.
+
+For each size and each way, a new sandbox boots the servers on a host,
+crashes it (forced down), the way evacuates them, and every server is
+then verified the same way: its one evacuation record done, on another
+host, ACTIVE with no task. Meanwhile the Nova process's CPU seconds are
+sampled; afterwards the sandbox's request log is counted (metrics.py).
+The sizes run in turns, so that a slow spell of the machine hits every
+way; a way's median run is kept, with figures of every run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tests.sandbox.client import Sandbox
+
+from .clients import Clients, Ran, WayRun, check, measured
+from .metrics import by_phase, metrics
+from .report import say
+from .results import Run, WayResult
+
+LOG = logging.getLogger(__name__)
+
+CLIENT = Path(__file__).resolve().parents[1] / "bench_client.py"
+HOST = "failed01"
+MICROVERSION = "2.94"  # every way: servers end as they were (ACTIVE)
+SIZES = (10, 50, 200)
+# Runs of each way at each size: the machine's noise is some seconds (the
+# same run of one way at 50 servers has taken 24 s and 36 s), so the goals
+# at 50 are judged over five turns.
+REPEAT = {10: 3, 50: 5, 200: 1}
+ONCE = frozenset({"osc loop"})
+
+Way = Callable[[Sandbox, list[str], Clients], WayRun]
+
+
+def stock_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+    env = sandbox.cli_env()
+    env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
+    return env
+
+
+def nova_args(sandbox: Sandbox) -> list[str]:
+    """python-novaclient with a sandbox token (its own Keystone call)."""
+    return [
+        "--os-token",
+        "admin:admin",
+        "--os-auth-url",
+        f"{sandbox.url}/identity/v3",
+        "--os-compute-api-version",
+        MICROVERSION,
+    ]
+
+
+def poll_after(
+    sandbox: Sandbox, env: dict[str, str], ids: list[str], *extra: str
+) -> Ran:
+    cmd = [
+        str(Path(env["PATH"].split(":")[0]) / "python"),
+        str(CLIENT),
+        *extra,
+        "--url",
+        sandbox.url,
+        "--source",
+        HOST,
+        *ids,
+    ]
+    return check(measured(cmd, env), f"bench_client {extra[0]}")
+
+
+def polled(poller: Ran, *before: Ran) -> WayRun:
+    """A way's run that tools/bench_client.py polled until the last
+    server was done, from the start of its first process."""
+    out = json.loads(poller.stdout)
+    processes = [*before, poller]
+    return WayRun(
+        processes[0].started, out["done_at"], processes, out["rounds"]
+    )
+
+
+def ours(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
+    env = stock_env(sandbox, bins.plugin)
+    ran = check(
+        measured(
+            [
+                str(bins.plugin / "openstack"),
+                "host",
+                "evacuate",
+                HOST,
+                "--wait",
+                "900",
+                "-f",
+                "json",
+            ],
+            env,
+        ),
+        "openstack host evacuate",
+    )
+    rows = json.loads(ran.stdout)
+    assert {r["Result"] for r in rows} == {"verified"}, rows
+    return WayRun(ran.started, ran.ended, [ran], None)
+
+
+def nova_host_evacuate(
+    sandbox: Sandbox, ids: list[str], bins: Clients
+) -> WayRun:
+    env = stock_env(sandbox, bins.stock)
+    env["OS_PROJECT_ID"] = "admin"
+    cmd = [
+        str(bins.stock / "nova"),
+        *nova_args(sandbox),
+        "host-evacuate",
+        "--strict",
+        HOST,
+    ]
+    evacuate = check(measured(cmd, env), "nova host-evacuate")
+    poller = poll_after(sandbox, env, ids, "poll", "--interval", "1")
+    return polled(poller, evacuate)
+
+
+def osc_loop(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
+    env = stock_env(sandbox, bins.stock)
+    script = (
+        f"for id in {' '.join(ids)}; do "
+        f"{shlex.quote(str(bins.stock / 'openstack'))} "
+        f"--os-compute-api-version {MICROVERSION} server evacuate "
+        '"$id" > /dev/null || exit 1; done'
+    )
+    loop = check(measured(script, env, shell=True), "openstack loop")
+    poller = poll_after(sandbox, env, ids, "poll", "--interval", "1")
+    return polled(poller, loop)
+
+
+def raw(parallel: int) -> Way:
+    def run(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
+        env = stock_env(sandbox, bins.stock)
+        ran = poll_after(
+            sandbox,
+            env,
+            ids,
+            "raw",
+            "--parallel",
+            str(parallel),
+            "--interval",
+            "0.5",
+            "--microversion",
+            MICROVERSION,
+        )
+        return polled(ran)
+
+    return run
+
+
+RUNNERS: dict[str, Way] = {
+    "osc-evacuate": ours,
+    "nova host-evacuate": nova_host_evacuate,
+    "osc loop": osc_loop,
+    "raw parallel": raw(8),
+    "raw sequential": raw(1),
+}
+WAYS = tuple(RUNNERS)
+
+
+def verify(sandbox: Sandbox, ids: list[str]) -> None:
+    """Every server evacuated once, done, elsewhere, ACTIVE and idle."""
+    for sid in ids:
+        server = sandbox.admin.server(sid)
+        records = sandbox.admin.migrations(instance_uuid=sid)
+        assert len(records) == 1, (sid, records)
+        assert records[0]["status"] in ("done", "completed"), records
+        assert server["OS-EXT-SRV-ATTR:host"] != HOST, server
+        assert server["status"] == "ACTIVE", server
+        assert server["OS-EXT-STS:task_state"] is None, server
+
+
+class CPUSampler:
+    """The sandbox process's CPU seconds, read every 0.1 s (the kernel
+    counts in ticks of 10 ms), with the monotonic time of each read."""
+
+    EVERY = 0.1
+
+    def __init__(self, read: Callable[[], float]) -> None:
+        self.read = read
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CPUSampler:
+        self.samples.append((time.monotonic(), self.read()))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append((time.monotonic(), self.read()))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.EVERY):
+            self.samples.append((time.monotonic(), self.read()))
+
+
+def process_cpu(sandbox: Sandbox) -> float:
+    """CPU seconds (user and system) the sandbox's process has used."""
+    assert sandbox.process is not None
+    stat = Path(f"/proc/{sandbox.process.pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def measure(servers: int, way: str, bins: Clients, state: Path) -> Run:
+    """One run of a way on a new sandbox, verified and counted."""
+    with Sandbox(state, computes=3) as sandbox:
+        sandbox.add_compute(HOST)
+        booted = sandbox.admin.create_servers(servers, host=HOST, timeout=900)
+        ids = [s["id"] for s in booted]
+        sandbox.crash_compute(HOST, force_down=True)
+        sandbox.reset_requests()
+        say(f"{way}, {servers} servers ...")
+        with CPUSampler(lambda: process_cpu(sandbox)) as cpu:
+            run = RUNNERS[way](sandbox, ids, bins)
+        log = sandbox.requests()["log"]
+        verify(sandbox, ids)
+    result = Run.from_counted(
+        metrics(log, run, servers, way),
+        nova_cpu_seconds=round(cpu.samples[-1][1] - cpu.samples[0][1], 2),
+        phases=by_phase(log, run, cpu.samples),
+    )
+    say(
+        f"{way}, {servers} servers: {result.wall_seconds} s, "
+        f"{result.requests} requests"
+    )
+    return result
+
+
+def median_run(samples: Sequence[Run]) -> WayResult:
+    """The run of median wall time, with every run's figures."""
+    ordered = sorted(samples, key=lambda r: r.wall_seconds)
+    chosen = ordered[(len(ordered) - 1) // 2]
+    LOG.debug(
+        "%s at %d: the median of %d runs took %s s",
+        chosen.way,
+        chosen.servers,
+        len(samples),
+        chosen.wall_seconds,
+    )
+    return WayResult.from_runs(chosen, tuple(samples))
+
+
+def run_sizes(
+    sizes: Sequence[int],
+    ways: Sequence[str],
+    bins: Clients,
+    repeat: int | None = None,
+) -> list[WayResult]:
+    """Every way at every size, in turns (default: REPEAT), each way's
+    median run in the order of the ways."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="osc-evacuate-bench-") as tmp:
+        for n in sizes:
+            samples: dict[str, list[Run]] = {way: [] for way in ways}
+            # In turns, so that a slow spell of the machine hits all ways.
+            for turn in range(repeat or REPEAT.get(n, 1)):
+                for i, way in enumerate(ways):
+                    if turn and way in ONCE:
+                        LOG.debug("%s runs in the first turn only", way)
+                        continue
+                    state = Path(tmp) / f"n{n}-{turn}-{i}"
+                    samples[way].append(measure(n, way, bins, state))
+            out += [median_run(samples[way]) for way in ways]
+    return out
