@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from osc_evacuate.core.outcome import ServerOutcome
+    from osc_evacuate.core.models import ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def exit_code(rows: Sequence[ServerOutcome], interrupted: bool = False) -> int:
     """A failure outranks an unproven row, which outranks a timeout: the
     first needs a person sooner. Ctrl-C outranks all: the rows are not the
     whole story."""
-    from osc_evacuate.core.outcome import Result
+    from osc_evacuate.core.models import Result
 
     # Results that need a person: Nova will not finish them by itself.
     failures = (Result.FAILED, Result.STUCK)

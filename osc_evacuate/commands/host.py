@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from osc_evacuate.commands import (
     base,
+    confirm,
     exit_codes,
     host_options,
     options,
@@ -16,7 +17,8 @@ from osc_evacuate.commands import (
 )
 
 if TYPE_CHECKING:
-    from osc_evacuate.core.outcome import ServerOutcome
+    from osc_evacuate.core.api import ComputeAPI
+    from osc_evacuate.core.models import Plan, Request, ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ COLUMNS = (
     "Error",
     "Seconds",
     "Locked",
+    "Request ID",
 )
 
 
@@ -79,25 +82,50 @@ class EvacuateHost(base.Lister):
         host_options.add_guard_options(parser)
         return parser
 
+    destination_option = "--target-host"
+
+    def destination(self, parsed_args: argparse.Namespace) -> str | None:
+        target: str | None = parsed_args.target_host
+        return target
+
+    def request(
+        self, parsed_args: argparse.Namespace, request: Request
+    ) -> Request:
+        """host evacuate's own options: pacing, --force-down, the filters,
+        --lock and the guard."""
+        return host_options.request(parsed_args, request)
+
+    def plan(
+        self,
+        parsed_args: argparse.Namespace,
+        api: ComputeAPI,
+        request: Request,
+    ) -> Plan:
+        from osc_evacuate.core import preflight
+
+        hosts = parsed_args.hosts
+        return preflight.plan_hosts(api, hosts, request, self.clock)
+
+    def confirm(self, parsed_args: argparse.Namespace, plan: Plan) -> None:
+        if plan.service_changes:
+            confirm.force_down(
+                sorted({c.host for c in plan.service_changes}),
+                parsed_args.disable_reason,
+                self.app.stdin,
+                self.app.stderr,
+                parsed_args.yes,
+            )
+
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
-        from osc_evacuate.core import evacuation
-
         LOG.debug("evacuate every server of %s", ", ".join(parsed_args.hosts))
-        ran: base.Ran[None] = self.evacuate(
-            parsed_args,
-            parsed_args.target_host,
-            lambda api, request: evacuation.plan_hosts(
-                api, parsed_args.hosts, request, self.clock
-            ),
-            lambda api, report: None,
-        )
+        ran = self.evacuate(parsed_args)
         if ran.report is None:
             plan = ran.plan
             return COLUMNS + plan_view.PLAN_COLUMNS, [
                 planned_row(r) + plan_view.plan_values(plan, r)
-                for r in plan.rows
+                for r in map(plan_view.as_run, plan.rows)
             ]
         report = ran.report
         self.exit_code = exit_codes.exit_code(report.rows, report.interrupted)
@@ -119,6 +147,7 @@ def row_of(row: ServerOutcome) -> tuple[Any, ...]:
         row.error,
         row.seconds,
         locked(row),
+        row.request_id,
     )
 
 

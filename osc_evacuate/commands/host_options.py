@@ -1,37 +1,32 @@
 """The options only host evacuate has: its filters, --lock and the
-mass-failure guard, and what they mean to the core.
+mass-failure guard, and what they mean to the core's Request.
 
 Checked at parse time like every number and key=value here: a bad one is
-one line and exit 2 before anything is sent.
+one line and exit 2 before anything is sent. --property and
+--exclude-property are osc-lib's KeyValueAction, as `openstack server
+list --property` parses them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import math
 from typing import TYPE_CHECKING
 
+from osc_lib.cli import parseractions
+
 from osc_evacuate.commands import options
 from osc_evacuate.core import defaults
+from osc_evacuate.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from osc_evacuate.core.filters import ServerFilter
-    from osc_evacuate.core.preflight import Guard
+    from osc_evacuate.core.models import Guard, Request, ServerFilter
 
 LOG = logging.getLogger(__name__)
 # A guard past this many hosts guards nothing.
 MAX_HOSTS = 1000
-
-
-def property_pair(text: str) -> tuple[str, str]:
-    """--property key=value: split at the first '='."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(
-            f"expected <key>=<value>, got {text!r}"
-        )
-    return key, value
 
 
 def host_count(text: str) -> int:
@@ -84,9 +79,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--property",
         metavar="<key=value>",
-        action="append",
-        default=[],
-        type=property_pair,
+        action=parseractions.KeyValueAction,
         dest="properties",
         help=(
             "Evacuate only servers whose metadata has this property, e.g. "
@@ -107,9 +100,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exclude-property",
         metavar="<key=value>",
-        action="append",
-        default=[],
-        type=property_pair,
+        action=parseractions.KeyValueAction,
         dest="exclude_properties",
         help="Leave out servers whose metadata has this property",
     )
@@ -152,22 +143,44 @@ def add_guard_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def request(parsed_args: argparse.Namespace, request: Request) -> Request:
+    """The Request with host evacuate's own options."""
+    if parsed_args.disable_reason is not None and not parsed_args.force_down:
+        raise UsageError("--disable-reason needs --force-down")
+    return dataclasses.replace(
+        request,
+        max_parallel=parsed_args.max_parallel,
+        force_down=parsed_args.force_down,
+        disabled_reason=parsed_args.disable_reason,
+        filters=server_filter(parsed_args),
+        server_names=tuple(parsed_args.servers),
+        lock=parsed_args.lock,
+        guard=guard(parsed_args),
+        accept_mass_failure=parsed_args.yes,
+    )
+
+
 def server_filter(parsed_args: argparse.Namespace) -> ServerFilter:
-    from osc_evacuate.core.filters import ServerFilter
+    from osc_evacuate.core.models import ServerFilter
 
     filters = ServerFilter(
         projects=frozenset(parsed_args.projects),
         tags=frozenset(parsed_args.tags),
-        properties=tuple(parsed_args.properties),
+        properties=_pairs(parsed_args.properties),
         exclude_tags=frozenset(parsed_args.exclude_tags),
-        exclude_properties=tuple(parsed_args.exclude_properties),
+        exclude_properties=_pairs(parsed_args.exclude_properties),
     )
     LOG.debug("filters: %s; --server %s", filters, parsed_args.servers)
     return filters
 
 
+def _pairs(given: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """KeyValueAction's dict (None when not given) as the core's pairs."""
+    return tuple(sorted((given or {}).items()))
+
+
 def guard(parsed_args: argparse.Namespace) -> Guard:
-    from osc_evacuate.core.preflight import Guard
+    from osc_evacuate.core.models import Guard
 
     return Guard(
         max_hosts=parsed_args.max_failed_hosts,

@@ -8,8 +8,8 @@ import argparse
 import logging
 from typing import TYPE_CHECKING, Any
 
-from osc_lib import exceptions
 from osc_lib.cli import format_columns
+from osc_lib.command import command
 
 from osc_evacuate.commands import base
 from osc_evacuate.commands.exit_codes import (
@@ -18,7 +18,6 @@ from osc_evacuate.commands.exit_codes import (
     EXIT_WAITING,
     LIFECYCLE_EXIT_CODES_HELP,
 )
-from osc_evacuate.core.errors import EvacuateError
 
 if TYPE_CHECKING:
     from osc_evacuate.core import lifecycle
@@ -27,14 +26,14 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-def show_exit(verdict: lifecycle.Verdict) -> int:
-    from osc_evacuate.core.lifecycle import Verdict
+def show_exit(verdict: lifecycle.Standing) -> int:
+    from osc_evacuate.core.lifecycle import Standing
 
     return {
-        Verdict.READY: EXIT_OK,
-        Verdict.IN_SERVICE: EXIT_OK,
-        Verdict.WAITING: EXIT_WAITING,
-        Verdict.INCOMPLETE: EXIT_INCOMPLETE,
+        Standing.READY: EXIT_OK,
+        Standing.IN_SERVICE: EXIT_OK,
+        Standing.WAITING: EXIT_WAITING,
+        Standing.INCOMPLETE: EXIT_INCOMPLETE,
     }[verdict]
 
 
@@ -84,23 +83,17 @@ def finish_values(done: lifecycle.Finished) -> tuple[Any, ...]:
     )
 
 
-class _HostCommand(base.ShowOne):
+class _HostCommand(base.OwnParser, command.ShowOne):
+    exit_codes_help = LIFECYCLE_EXIT_CODES_HELP
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.epilog = LIFECYCLE_EXIT_CODES_HELP
         parser.add_argument(
             "host",
             metavar="<host>",
             help="The evacuated compute host (exact name of its nova-compute)",
         )
         return parser
-
-    def _run_core(self, job: Any) -> Any:
-        try:
-            return job()
-        except EvacuateError as exc:
-            LOG.debug("stopped: %s: %s", type(exc).__name__, exc)
-            raise exceptions.CommandError(str(exc)) from exc
 
 
 class ShowHostEvacuation(_HostCommand):
@@ -120,9 +113,7 @@ class ShowHostEvacuation(_HostCommand):
         from osc_evacuate.core import lifecycle
 
         api = self.app.client_manager.evacuate
-        state: lifecycle.HostState = self._run_core(
-            lambda: lifecycle.host_state(api, parsed_args.host)
-        )
+        state = lifecycle.host_state(api, parsed_args.host)
         self.exit_code = show_exit(state.verdict)
         return SHOW_COLUMNS, show_values(state)
 
@@ -160,13 +151,11 @@ class FinishHostEvacuation(_HostCommand):
         from osc_evacuate.core import lifecycle
 
         api = self.app.client_manager.evacuate
-        done: lifecycle.Finished = self._run_core(
-            lambda: lifecycle.finish(
-                api,
-                parsed_args.host,
-                keep_disabled=parsed_args.keep_disabled,
-                force=parsed_args.force,
-            )
+        done = lifecycle.finish(
+            api,
+            parsed_args.host,
+            keep_disabled=parsed_args.keep_disabled,
+            force=parsed_args.force,
         )
         if done.warning:
             LOG.warning("--force: %s", done.warning)

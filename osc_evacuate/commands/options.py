@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 from osc_evacuate.core import defaults
 
 if TYPE_CHECKING:
-    from osc_evacuate.core.models import EvacuateOptions
-    from osc_evacuate.core.waiter import WaitPolicy
+    from osc_evacuate.core.models import EvacuateOptions, WaitPolicy
 
 LOG = logging.getLogger(__name__)
 
@@ -27,8 +26,8 @@ MAX_WAIT = 7 * 24 * 60 * 60
 # capacity to free up, and more hides a cloud that has none.
 MAX_RETRIES = 10
 # Every request in flight is a rebuild the scheduler and conductor take on
-# at once; the default is 4, and Masakari uses 3.
-MAX_PARALLEL = 32
+# at once; the default is 4 (defaults.MAX_PARALLEL), Masakari uses 3.
+PARALLEL_CEILING = 32
 
 
 class Secret(str):
@@ -64,7 +63,7 @@ def retries(text: str) -> int:
 
 
 def parallel(text: str) -> int:
-    return whole_number(text, 1, MAX_PARALLEL)
+    return whole_number(text, 1, PARALLEL_CEILING)
 
 
 def whole_number(text: str, minimum: int, maximum: int) -> int:
@@ -131,7 +130,7 @@ def add_max_parallel(parser: argparse.ArgumentParser) -> None:
         help=(
             "Evacuate requests in flight at once, at most: the tool starts "
             "with one and sends more while Nova answers as fast "
-            f"(default: {defaults.MAX_PARALLEL}, at most {MAX_PARALLEL})"
+            f"(default: {defaults.MAX_PARALLEL}, at most {PARALLEL_CEILING})"
         ),
     )
 
@@ -164,12 +163,13 @@ def add_shared_storage(parser: argparse._ActionsContainer) -> None:
 
 
 def evacuate_options(
-    parsed_args: argparse.Namespace, destination: str | None
+    parsed_args: argparse.Namespace,
+    destination: str | None,
+    password: str | None,
 ) -> EvacuateOptions:
     """What to ask Nova for every server, from the shared options."""
     from osc_evacuate.core.models import EvacuateOptions, TargetState
 
-    password: Secret | None = getattr(parsed_args, "password", None)
     options = EvacuateOptions(
         host=destination,
         force=parsed_args.force,
@@ -191,7 +191,7 @@ def evacuate_options(
 
 def wait_policy(parsed_args: argparse.Namespace) -> WaitPolicy | None:
     """None: submit and return. --wait alone or 0: no timeout."""
-    from osc_evacuate.core.waiter import WaitPolicy
+    from osc_evacuate.core.models import WaitPolicy
 
     if parsed_args.wait is None:
         LOG.debug("no --wait: submit the evacuations and return")

@@ -6,9 +6,12 @@ under their legacy names, a few renamed or formatted. A script that reads
 ``-c OS-EXT-SRV-ATTR:host`` or ``-f json`` of it keeps working with ours:
 `server evacuate` prints its own columns first, then these.
 
-Built from Nova's body as it came (nova.DISPLAY_VERSION, openstacksdk's),
-with one difference: stock OSC shows an embedded flavor as openstacksdk's
-Flavor resource, we as Nova gives it.
+Built from Nova's body as it came (rules.features.DISPLAY_VERSION,
+openstacksdk's), with one difference: stock OSC shows an embedded flavor
+as openstacksdk's Flavor resource, we as Nova gives it. The power state
+and addresses are formatted by python-openstackclient's own column
+classes (PowerStateColumn, AddressesColumn), so that they stay identical
+to stock OSC's.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from cliff import columns as cliff_columns
 from osc_lib.cli import format_columns
 
 LOG = logging.getLogger(__name__)
@@ -82,43 +84,6 @@ HIDDEN = frozenset({"links"})
 BOOTED_FROM_VOLUME = "N/A (booted from volume)"
 
 
-class PowerStateColumn(cliff_columns.FormattableColumn[int]):
-    """Nova's power state number, named in tables (as stock OSC does)."""
-
-    NAMES = (
-        "NOSTATE",
-        "Running",
-        "",
-        "Paused",
-        "Shutdown",
-        "",
-        "Crashed",
-        "Suspended",
-    )
-
-    def human_readable(self) -> str:
-        try:
-            return self.NAMES[self._value]
-        except (IndexError, TypeError):
-            return "N/A"
-
-
-class AddressesColumn(cliff_columns.FormattableColumn[Any]):
-    """Each network's addresses, as stock OSC shows them."""
-
-    def machine_readable(self) -> Any:
-        return {
-            net: [a["addr"] for a in addrs if "addr" in a]
-            for net, addrs in (self._value or {}).items()
-        }
-
-    def human_readable(self) -> str:
-        return "; ".join(
-            f"{net}={', '.join(addrs)}"
-            for net, addrs in sorted(self.machine_readable().items())
-        )
-
-
 def _volumes(value: Any) -> Any:
     return format_columns.ListDictColumn(
         [
@@ -128,9 +93,21 @@ def _volumes(value: Any) -> Any:
     )
 
 
+def _formats() -> dict[str, Callable[[Any], Any]]:
+    """Each column's formatter; stock OSC's own classes where it has them,
+    so that the columns stay identical to its `server show`'s. Imported
+    here: OSC's server module is dear to load, and only a run that shows
+    a server needs it."""
+    from openstackclient.compute.v2 import server
+
+    return {
+        "OS-EXT-STS:power_state": server.PowerStateColumn,
+        "addresses": server.AddressesColumn,
+        **FORMATS,
+    }
+
+
 FORMATS: dict[str, Callable[[Any], Any]] = {
-    "OS-EXT-STS:power_state": PowerStateColumn,
-    "addresses": AddressesColumn,
     "properties": format_columns.DictColumn,
     "flavor": format_columns.DictColumn,
     "security_groups": format_columns.ListDictColumn,
@@ -168,14 +145,15 @@ def stock_fields(
     else:
         values["image"] = f"{image_name} ({iid})" if image_name else iid
     seen = {_normal(name) for name in taken}
+    formats = _formats()
     fields = []
     wanted = [*STOCK_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in values)]
     for name in wanted:
         if _normal(name) in seen:
             continue
         value = values.get(name)
-        if value is not None and name in FORMATS:
-            value = FORMATS[name](value)
+        if value is not None and name in formats:
+            value = formats[name](value)
         fields.append((name, value))
     LOG.debug("stock OSC columns shown: %d", len(fields))
     return fields

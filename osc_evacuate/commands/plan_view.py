@@ -12,8 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from osc_evacuate.core import evacuation
-    from osc_evacuate.core.outcome import ServerOutcome
+    from osc_evacuate.core.models import Plan, PlannedRow, ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -28,20 +27,27 @@ PLAN_COLUMNS = (
 PLANNED = "planned"
 
 
+def as_run(row: PlannedRow) -> ServerOutcome:
+    """The planned row in a run's shape, as a run would start it."""
+    from osc_evacuate.core.models import ServerOutcome
+
+    return ServerOutcome.of(row)
+
+
 def action(row: ServerOutcome) -> str:
-    from osc_evacuate.core.outcome import Action
+    from osc_evacuate.core.models import Action
 
     would = {Action.SUBMITTED: "would submit", Action.RESUMED: "would resume"}
     return would.get(row.action, row.action.value)
 
 
 def result(row: ServerOutcome) -> str:
-    from osc_evacuate.core.outcome import Result
+    from osc_evacuate.core.models import Result
 
     return PLANNED if row.result is Result.SUBMITTED else row.result.value
 
 
-def host_action(plan: evacuation.Plan, host: str | None) -> str | None:
+def host_action(plan: Plan, host: str | None) -> str | None:
     """What --force-down would change on the host's service."""
     changes = [
         change.request.body
@@ -58,8 +64,8 @@ def host_action(plan: evacuation.Plan, host: str | None) -> str | None:
     return ", ".join(words)
 
 
-def plan_values(plan: evacuation.Plan, row: ServerOutcome) -> tuple[Any, ...]:
-    from osc_evacuate.core.outcome import Action
+def plan_values(plan: Plan, row: ServerOutcome) -> tuple[Any, ...]:
+    from osc_evacuate.core.models import Action
 
     return (
         row.risk,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from osc_evacuate.core.outcome import ServerOutcome
+    from osc_evacuate.core.models import ServerOutcome
 
 LOG = logging.getLogger(__name__)
 
@@ -32,9 +32,9 @@ class ProgressLine:
     def __call__(self, rows: Sequence[ServerOutcome]) -> None:
         if not self.enabled:
             return
-        from osc_evacuate.core.outcome import progress_of
+        from osc_evacuate.core.models import Progress
 
-        p = progress_of(list(rows))
+        p = Progress.of(tuple(rows))
         self.stream.write(
             f"\rEvacuating: {p.verified} verified, {p.failed} failed, "
             f"{p.remaining} remaining "

@@ -22,10 +22,13 @@ from osc_evacuate.commands import (
 from osc_evacuate.core.errors import ComputeAPIError
 
 if TYPE_CHECKING:
-    from osc_evacuate.core import evacuation
     from osc_evacuate.core.api import ComputeAPI
-    from osc_evacuate.core.models import ServerDetail
-    from osc_evacuate.core.outcome import ServerOutcome
+    from osc_evacuate.core.models import (
+        Plan,
+        Request,
+        ServerDetail,
+        ServerOutcome,
+    )
 
 LOG = logging.getLogger(__name__)
 
@@ -82,34 +85,41 @@ class EvacuateServer(base.ShowOne):
         options.add_plan_options(parser)
         return parser
 
+    def destination(self, parsed_args: argparse.Namespace) -> str | None:
+        host: str | None = parsed_args.host
+        return host
+
+    def password(self, parsed_args: argparse.Namespace) -> str | None:
+        secret: options.Secret | None = parsed_args.password
+        return secret
+
+    def plan(
+        self,
+        parsed_args: argparse.Namespace,
+        api: ComputeAPI,
+        request: Request,
+    ) -> Plan:
+        from osc_evacuate.core import preflight
+
+        name = parsed_args.server
+        return preflight.plan_server(api, name, request, self.clock)
+
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        from osc_evacuate.core import evacuation
-
-        def after(api: ComputeAPI, report: evacuation.Report) -> Shown:
-            row = report.rows[0]
-            if report.interrupted:
-                return Shown()
-            shown = read_back(api, row)
-            if row.after is None and shown.detail is not None:
-                row.after = shown.detail.server
-            return shown
-
         LOG.debug("evacuate server %s", parsed_args.server)
-        ran = self.evacuate(
-            parsed_args,
-            parsed_args.host,
-            lambda api, request: evacuation.plan_server(
-                api, parsed_args.server, request, self.clock
-            ),
-            after,
-        )
+        ran = self.evacuate(parsed_args)
         if ran.report is None:
             return show_plan(ran.plan)
-        row = ran.report.rows[0]
+        (row,) = ran.report.rows
         self.exit_code = exit_codes.exit_code([row], ran.report.interrupted)
-        return show(row, ran.after or Shown(), parsed_args.password is None)
+        shown = Shown()
+        if not ran.report.interrupted:
+            api = self.app.client_manager.evacuate
+            shown = read_back(api, row)
+            if row.after is None and shown.detail is not None:
+                row = dataclasses.replace(row, after=shown.detail.server)
+        return show(row, shown, parsed_args.password is None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,12 +162,11 @@ def read_back(api: ComputeAPI, row: ServerOutcome) -> Shown:
     return Shown(detail, found.name if found else None)
 
 
-def show_plan(
-    plan: evacuation.Plan,
-) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+def show_plan(plan: Plan) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """The plan for the server: a run's fields, as a run would leave them,
     then the plan's own."""
-    (row,) = plan.rows
+    (planned,) = plan.rows
+    row = plan_view.as_run(planned)
     names, values = show(row, Shown(), reveal_password=False)
     shown = dict(zip(names, values, strict=True))
     shown.update(Action=plan_view.action(row), Result=plan_view.result(row))
@@ -186,6 +195,7 @@ def show(
         ("Result", row.result.value),
         ("Error", row.error),
         ("Seconds", row.seconds),
+        ("Request ID", row.request_id),
     ]
     # Nova generates a password before 2.14; one the user gave is not shown.
     if row.admin_pass and reveal_password:

@@ -22,8 +22,8 @@ from osc_evacuate.core.models import (
     Room,
     Server,
     ServerDetail,
+    ServiceRequest,
 )
-from osc_evacuate.core.rules import ServiceRequest
 
 
 @dataclasses.dataclass(frozen=True)

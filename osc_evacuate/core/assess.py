@@ -5,7 +5,7 @@ The reads cost the same whatever the number of servers: flavors (only
 before 2.47, when servers name theirs by id) and images grouped by id,
 Placement twice, and the compute services and hypervisors the preflight
 already read. What is judged is risk.py's and capacity.py's; this module
-only gathers their inputs and sets the rows.
+only gathers their inputs and returns the rows with their judgement.
 """
 
 from __future__ import annotations
@@ -16,67 +16,78 @@ from collections.abc import Sequence
 
 from osc_evacuate.core import capacity, risk
 from osc_evacuate.core.api import ComputeAPI
-from osc_evacuate.core.capacity import Fit
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.models import (
+    NOT_NEEDED,
+    Action,
+    CapacityCheck,
     ComputeService,
     EvacuateOptions,
+    Fit,
     Flavor,
     Hypervisor,
     Image,
+    PlannedRow,
     Server,
 )
-from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+from osc_evacuate.core.plan import skipped
 
 LOG = logging.getLogger(__name__)
-
-IRONIC = "ironic"
-
-
-@dataclasses.dataclass(frozen=True)
-class CapacityCheck:
-    """How the rows' fit was judged: from what, over how many hosts."""
-
-    source: str | None  # "placement", "hypervisor statistics"; None: not
-    hosts: int = 0
-    why_not: str | None = None  # why it was not judged, when not
-
-
-NOT_NEEDED = CapacityCheck(None, why_not="nothing to submit")
 
 
 def assess(
     api: ComputeAPI,
-    rows: list[ServerOutcome],
+    rows: Sequence[PlannedRow],
     options: EvacuateOptions,
     sources: set[str],
     services: Sequence[ComputeService] | None,
     hypervisors: list[Hypervisor],
-) -> CapacityCheck:
-    """Set each row's risk (skipping what Nova would refuse for its flavor
-    or image) and each row to submit's fit; how the fit was judged.
+) -> tuple[list[PlannedRow], CapacityCheck]:
+    """The rows with their risk (skipped where Nova would refuse for their
+    flavor or image) and, for those to submit, their fit; and how the fit
+    was judged.
 
     services: every compute service but the sources' (None: read here,
     once, if the capacity check needs them)."""
     judged = [r for r in rows if r.action is not Action.NONE]
     flavors = _flavors(api, [r.before for r in judged])
     images = _images(api, [r.before for r in judged])
-    for row in judged:
-        server = row.before
-        flavor = server.flavor or flavors.get(server.flavor_id or "")
-        image = images.get(server.image_id or "")
-        skipped = row.action is Action.SKIPPED and not row.filtered
-        refused = row.error if skipped else None
-        if refused is None and row.action is Action.SUBMITTED:
-            refused = risk.nova_refuses(flavor, image)
-            if refused is not None:
-                LOG.debug("plan %s: skipped, %s", server.id, refused)
-                row.action, row.result = Action.SKIPPED, Result.SKIPPED
-                row.expected_status, row.error = None, refused
-        row.risk = risk.risk(server, flavor, refused, options.shared_storage)
+    out = [
+        _risk(row, flavors, images, options.shared_storage)
+        if row.action is not Action.NONE
+        else row
+        for row in rows
+    ]
     return _capacity(
-        api, rows, options, sources, services, flavors, hypervisors
+        api, out, options, sources, services, flavors, hypervisors
     )
+
+
+def _risk(
+    row: PlannedRow,
+    flavors: dict[str, Flavor],
+    images: dict[str, Image],
+    shared_storage: bool,
+) -> PlannedRow:
+    server = row.before
+    flavor = _flavor_of(server, flavors)
+    image = images.get(server.image_id or "")
+    refused = (
+        row.error
+        if row.action is Action.SKIPPED and not row.filtered
+        else None
+    )
+    if refused is None and row.action is Action.SUBMITTED:
+        refused = risk.nova_refuses(flavor, image)
+        if refused is not None:
+            row = skipped(row, refused, filtered=False)
+    return dataclasses.replace(
+        row, risk=risk.risk(server, flavor, refused, shared_storage)
+    )
+
+
+def _flavor_of(server: Server, flavors: dict[str, Flavor]) -> Flavor | None:
+    return server.flavor or flavors.get(server.flavor_id or "")
 
 
 def _flavors(api: ComputeAPI, servers: list[Server]) -> dict[str, Flavor]:
@@ -105,25 +116,24 @@ def _images(api: ComputeAPI, servers: list[Server]) -> dict[str, Image]:
 
 def _capacity(
     api: ComputeAPI,
-    rows: list[ServerOutcome],
+    rows: list[PlannedRow],
     options: EvacuateOptions,
     sources: set[str],
     services: Sequence[ComputeService] | None,
     flavors: dict[str, Flavor],
     hypervisors: list[Hypervisor],
-) -> CapacityCheck:
+) -> tuple[list[PlannedRow], CapacityCheck]:
     """Each row to submit's fit (see capacity.py)."""
     todo = [r for r in rows if r.action is Action.SUBMITTED]
     demands = {}
     for row in todo:
-        server = row.before
-        flavor = server.flavor or flavors.get(server.flavor_id or "")
-        if flavor is None:
-            row.fit = Fit.UNKNOWN
-            continue
-        demands[server.id] = capacity.demand_of(flavor, server.volume_backed)
+        flavor = _flavor_of(row.before, flavors)
+        if flavor is not None:
+            volume = row.before.volume_backed
+            demands[row.id] = capacity.demand_of(flavor, volume)
     if not demands:
-        return NOT_NEEDED if not todo else CapacityCheck(None, 0, "flavors")
+        check = NOT_NEEDED if not todo else CapacityCheck(None, 0, "flavors")
+        return _fitted(rows, {}), check
     try:
         hosts = _candidates(api, options, sources, services)
         nodes = _nodes(hosts, hypervisors)
@@ -136,20 +146,26 @@ def _capacity(
             room = capacity.rooms_from_hypervisors(hosts, hypervisors)
     except ComputeAPIError as exc:
         LOG.debug("capacity not judged: %s", exc)
-        for row in todo:
-            row.fit = Fit.UNKNOWN
-        return CapacityCheck(None, 0, str(exc))
+        return _fitted(rows, {}), CapacityCheck(None, 0, str(exc))
     fits = capacity.pack(demands, room)
-    for row in todo:
-        row.fit = fits.get(row.before.id, Fit.UNKNOWN)
     LOG.debug(
         "capacity by %s on %d hosts (%s): %s",
         check.source,
         check.hosts,
         ", ".join(hosts),
-        {f.value: sum(r.fit is f for r in todo) for f in Fit},
+        {f.value: sum(v is f for v in fits.values()) for f in Fit},
     )
-    return check
+    return _fitted(rows, fits), check
+
+
+def _fitted(rows: list[PlannedRow], fits: dict[str, Fit]) -> list[PlannedRow]:
+    """Each row to submit with its fit (UNKNOWN where not judged)."""
+    return [
+        dataclasses.replace(row, fit=fits.get(row.id, Fit.UNKNOWN))
+        if row.action is Action.SUBMITTED
+        else row
+        for row in rows
+    ]
 
 
 def _candidates(
@@ -178,6 +194,6 @@ def _nodes(
     ironic one takes no evacuated server, so it has none."""
     nodes: dict[str, list[str]] = {h: [] for h in hosts}
     for hv in hypervisors:
-        if hv.host in nodes and hv.type != IRONIC:
+        if hv.host in nodes and not hv.bare_metal:
             nodes[hv.host].append(hv.node)
     return nodes

@@ -22,12 +22,11 @@ Pure: the demands and the rooms come in, verdicts go out.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import math
 from collections.abc import Mapping, Sequence
 
-from osc_evacuate.core.models import Flavor, Hypervisor, Room
+from osc_evacuate.core.models import Fit, Flavor, Hypervisor, Room
 
 LOG = logging.getLogger(__name__)
 
@@ -38,13 +37,6 @@ TIGHT = 0.10
 # Flavor extra specs that replace what the flavor asks for (Nova's own
 # "resources:<class>=<amount>"; 0 asks for none).
 RESOURCES_SPEC = "resources:"
-
-
-class Fit(enum.Enum):
-    FITS = "fits"
-    TIGHT = "tight"  # fits only by filling a host to its last TIGHT share
-    NO_ROOM = "no room"
-    UNKNOWN = "unknown"  # its flavor or the hosts' room is not known
 
 
 Demand = Mapping[str, int]

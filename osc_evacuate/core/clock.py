@@ -17,17 +17,14 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from osc_evacuate.core import defaults
+
 LOG = logging.getLogger(__name__)
 
-# Clocks of Nova's hosts differ (the API's Date, a compute's `updated`):
-# a one-off look back over Nova's timestamps (the servers an earlier run
-# evacuated) reaches this far further back.
-CLOCK_SKEW = datetime.timedelta(minutes=1)
-# The servers polls' window: each starts this far before Nova's time of
-# the poll before it. NTP keeps hosts well within it; a compute further
-# behind is caught by reading its landed servers one by one (waiter.py).
-# Seconds, not servers: a poll returns what changed since the last one.
-POLL_OVERLAP = datetime.timedelta(seconds=2)
+# How far clocks of Nova's hosts may differ, and how far each poll's window
+# reaches back before the last (defaults.py says why).
+CLOCK_SKEW = datetime.timedelta(seconds=defaults.CLOCK_SKEW)
+POLL_OVERLAP = datetime.timedelta(seconds=defaults.POLL_OVERLAP)
 
 
 class Clock(Protocol):

@@ -1,8 +1,9 @@
-"""The few values both the commands' parsers and the core need.
+"""Every tunable default, in one place: the parsers' and the core's.
 
 Here, apart, because OSC imports every command module for any command's
 --help: the parsers must build without loading the core (see
-tests/unit/test_startup.py). No imports.
+tests/unit/test_startup.py). No imports. Nova's own facts (microversions)
+are rules.py's; these are this tool's choices.
 """
 
 # Evacuate requests in flight at once. Masakari evacuates 3 at a time; a
@@ -14,7 +15,34 @@ PRESERVE = "preserve"  # ACTIVE stays ACTIVE, SHUTOFF stays SHUTOFF
 STOPPED = "stopped"  # every server ends SHUTOFF
 TARGET_STATES = (PRESERVE, STOPPED)
 
-# The mass-failure guard (preflight.Guard): more hosts down than this, or
+# The mass-failure guard (models.Guard): more hosts down than this, or
 # more than this share of the enabled computes.
 GUARD_MAX_HOSTS = 3
 GUARD_MAX_FRACTION = 1 / 3
+
+# --wait: the first pause between polls (seconds), growing by BACKOFF to
+# MAX_INTERVAL while nothing changes.
+POLL_INTERVAL = 1.0
+POLL_MAX_INTERVAL = 10.0
+POLL_BACKOFF = 1.5
+# Seconds without progress (or without an answer from Nova) after which
+# waiting on would be hanging. A rebuild copies the image to its host, so
+# minutes without a change of record are normal; ten are not.
+STUCK_AFTER = 600.0
+
+# Transient errors (no answer, 5xx, 429, 409 on a task_state): tried this
+# many times in all, pausing FIRST_DELAY, then FACTOR times longer, at
+# most MAX_DELAY seconds.
+RETRY_ATTEMPTS = 4
+RETRY_FIRST_DELAY = 1.0
+RETRY_FACTOR = 2.0
+RETRY_MAX_DELAY = 8.0
+
+# Seconds Nova's hosts' clocks may differ (the API's Date, a compute's
+# `updated`): a one-off look back over Nova's timestamps (the servers an
+# earlier run evacuated) reaches this far further back.
+CLOCK_SKEW = 60.0
+# The servers polls' window: each starts this many seconds before Nova's
+# time of the poll before it. NTP keeps hosts well within it; a compute
+# further behind is caught by reading its landed servers one by one.
+POLL_OVERLAP = 2.0

@@ -63,7 +63,17 @@ class ComputeAPIError(EvacuateError):
         return self.status == 409 and "task_state" in self.message
 
     def __str__(self) -> str:
+        """One line: Nova's message, the status, and the request id an
+        operator quotes to find the request in Nova's logs."""
         code = f"HTTP {self.status}" if self.status else "no answer"
         if not self.sent:
             code = "not sent"
-        return f"{self.message} ({code})"
+        text = f"{self.message} ({code})"
+        if self.request_id:
+            text += f" (Request-ID: {self.request_id})"
+        return text
+
+
+def one_line(text: object) -> str:
+    """Any text (Nova's fault messages have newlines) as one line."""
+    return " ".join(str(text).split())

@@ -1,11 +1,11 @@
-"""The two jobs: evacuate failed hosts, or one server.
+"""The evacuation job: carry out a plan (preflight.plan_hosts, plan_server).
 
-Each is a plan, then its carrying out. The plan (preflight.plan_hosts,
-plan_server) sends nothing that changes anything; a dry run shows it, the
-commands confirm what needs confirming, and carry_out then refuses what
-does not fit, forces the hosts' services down, submits (locking each
-server first with --lock), and with --wait proves every evacuation in one
-poll loop for all the hosts.
+carry_out refuses what does not fit, forces the hosts' services down,
+sends the evacuations (locking each server first with --lock), and with
+--wait proves every one in one poll loop for all the hosts. What is
+evacuation's own is here: what a sent request does to a row, and the
+handlers of the verdicts that act (stop a server that landed running
+where stopped was promised; send again after NoValidHost or a reset).
 """
 
 from __future__ import annotations
@@ -15,99 +15,32 @@ import logging
 from collections.abc import Callable, Sequence
 
 from osc_evacuate.core.api import ComputeAPI
-from osc_evacuate.core.assess import NOT_NEEDED, CapacityCheck
-from osc_evacuate.core.clock import (
-    CLOCK_SKEW,
-    POLL_OVERLAP,
-    Clock,
-    SystemClock,
-)
-from osc_evacuate.core.errors import Refused
-from osc_evacuate.core.locks import UNLOCK_ON_INTERRUPT, Locks
-from osc_evacuate.core.microversion import Microversion
-from osc_evacuate.core.outcome import (
+from osc_evacuate.core.clock import POLL_OVERLAP, Clock, SystemClock
+from osc_evacuate.core.destinations import DestinationWatch
+from osc_evacuate.core.errors import ComputeAPIError, Refused
+from osc_evacuate.core.ledger import Ledger
+from osc_evacuate.core.locks import UNLOCK_ON_INTERRUPT, Locked, Locks
+from osc_evacuate.core.models import (
     Action,
-    ServerOutcome,
-    mark_interrupted,
-)
-from osc_evacuate.core.preflight import (
-    SCHEDULER,
-    Guard,
-    HostChange,
     Plan,
+    Report,
     Request,
-    plan_hosts,
-    plan_server,
+    Result,
+    ServerOutcome,
+    WaitPolicy,
 )
+from osc_evacuate.core.refusals import capacity_refusal
+from osc_evacuate.core.retry import retrying
 from osc_evacuate.core.rules import evacuate_body
-from osc_evacuate.core.submit import Submission, submit_all, submit_one
-from osc_evacuate.core.waiter import Poller, window_start
-
-__all__ = [
-    "CLOCK_SKEW",
-    "NOT_NEEDED",
-    "POLL_OVERLAP",
-    "SCHEDULER",
-    "CapacityCheck",
-    "Guard",
-    "HostChange",
-    "Plan",
-    "Report",
-    "Request",
-    "carry_out",
-    "evacuate_host",
-    "evacuate_hosts",
-    "evacuate_server",
-    "plan_hosts",
-    "plan_server",
-]
+from osc_evacuate.core.submit import Sent, Submission, Submitter
+from osc_evacuate.core.tracker import RowTracker
+from osc_evacuate.core.verdict import Kind
+from osc_evacuate.core.waiter import Ending, Poller
+from osc_evacuate.core.window import PollWindow, Window, window_start
 
 LOG = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Sequence[ServerOutcome]], None]
-
-
-@dataclasses.dataclass
-class Report:
-    sources: tuple[str, ...]
-    microversion: Microversion
-    rows: list[ServerOutcome]
-    polls: int = 0
-    interrupted: bool = False  # Ctrl-C: the rows say what is known
-
-
-def evacuate_hosts(
-    api: ComputeAPI,
-    hosts: Sequence[str],
-    request: Request,
-    clock: Clock | None = None,
-    on_progress: ProgressCallback = lambda rows: None,
-) -> Report:
-    """Plan, then carry out (no confirmation asked: see the commands)."""
-    plan = plan_hosts(api, hosts, request, clock)
-    return carry_out(api, plan, request, clock, on_progress)
-
-
-def evacuate_host(
-    api: ComputeAPI,
-    host: str,
-    request: Request,
-    clock: Clock | None = None,
-    on_progress: ProgressCallback = lambda rows: None,
-) -> Report:
-    return evacuate_hosts(api, [host], request, clock, on_progress)
-
-
-def evacuate_server(
-    api: ComputeAPI,
-    name_or_id: str,
-    request: Request,
-    clock: Clock | None = None,
-    on_progress: ProgressCallback = lambda rows: None,
-) -> Report:
-    """Plan, then carry out."""
-    plan = plan_server(api, name_or_id, request, clock)
-    return carry_out(api, plan, request, clock, on_progress)
 
 
 def carry_out(
@@ -119,7 +52,7 @@ def carry_out(
 ) -> Report:
     """Refuse what does not fit, change the hosts' compute services, then
     submit and (with --wait) prove."""
-    why = plan.refusal(request)
+    why = capacity_refusal(plan, request)
     if why is not None:
         raise Refused(why)
     for change in plan.service_changes:
@@ -132,64 +65,189 @@ def carry_out(
             change.request.body,
         )
         api.update_service(plan.service_version, change.request)
-    locks = Locks(api, api.version_range()) if request.lock else None
-    clock = clock or SystemClock()
+    run = Run(api, plan, request, clock or SystemClock(), on_progress)
     try:
-        report = _run(api, plan, request, clock, on_progress, locks)
+        polls = run.go()
     except KeyboardInterrupt:
         LOG.debug("interrupted: reporting what is known")
-        for row in plan.rows:
-            mark_interrupted(row)
-        if locks is not None:
-            locks.release_all(plan.rows, within=UNLOCK_ON_INTERRUPT)
-        return Report(
-            plan.sources, plan.microversion, plan.rows, interrupted=True
-        )
-    if locks is not None:
-        locks.release_all(plan.rows)
-    return report
+        run.interrupted()
+        return run.report(0, interrupted=True)
+    run.release_locks(within=None)
+    return run.report(polls)
 
 
-def _run(
-    api: ComputeAPI,
-    plan: Plan,
-    request: Request,
-    clock: Clock,
-    on_progress: ProgressCallback,
-    locks: Locks | None,
-) -> Report:
-    rows, version = plan.rows, plan.microversion
-    # Nova's time before the first request of this run goes out: the polls
-    # see every change this run makes, and no record of an earlier run,
-    # however old, widens their window.
-    window = window_start(api, POLL_OVERLAP)
-    submission = Submission(version, evacuate_body(version, request.options))
-    if locks is not None:
-        for row in rows:
-            if row.action is Action.RESUMED:
-                locks.take(row)
-    submit_all(
-        api,
-        rows,
-        submission,
-        clock,
-        request.max_parallel,
-        on_done=lambda row: on_progress(rows),
-        prepare=locks.take if locks is not None else None,
-    )
-    report = Report(plan.sources, version, rows)
-    if request.wait is not None:
-        poller = Poller(
+class Run:
+    """One carrying out of a plan: its rows, its requests, its wait."""
+
+    def __init__(
+        self,
+        api: ComputeAPI,
+        plan: Plan,
+        request: Request,
+        clock: Clock,
+        on_progress: ProgressCallback,
+    ) -> None:
+        self.api, self.plan, self.clock = api, plan, clock
+        self.wait = request.wait
+        self.on_progress = on_progress
+        self.ledger = Ledger(plan.rows)
+        self.locks = Locks(api, api.version_range()) if request.lock else None
+        version = plan.microversion
+        self.submitter = Submitter(
             api,
-            plan.sources,
-            window,
+            Submission(version, evacuate_body(version, request.options)),
             clock,
-            request.wait,
-            resubmit=lambda row: submit_one(api, row, submission, clock),
-            on_progress=on_progress,
-            overlap=POLL_OVERLAP,
-            on_end=locks.release if locks is not None else None,
+            request.max_parallel,
         )
-        poller.wait(rows)
-        report.polls = poller.polls
-    return report
+
+    def go(self) -> int:
+        """Send, then wait; the polls it took."""
+        # Nova's time before the first request of this run goes out: the
+        # polls see every change this run makes, and no record of an
+        # earlier run, however old, widens their window.
+        start = window_start(self.api, POLL_OVERLAP)
+        if self.locks is not None:
+            for row in self.ledger.rows():
+                if row.action is Action.RESUMED:
+                    self.apply(self.locks.take(row))
+        self.submitter.send_all(
+            self.ledger.rows(),
+            self._message,
+            prepare=self.locks.take if self.locks is not None else None,
+        )
+        if self.wait is None:
+            return 0
+        poller = self._poller(self.wait, start)
+        poller.wait()
+        return poller.polls
+
+    def _poller(self, wait: WaitPolicy, start: Window) -> Poller:
+        tracker = RowTracker(self.api, self.ledger.rows(), start.began)
+        self.tracker = tracker
+        window = PollWindow(
+            self.api,
+            self.plan.sources,
+            start,
+            self.clock,
+            wait.retry,
+            POLL_OVERLAP,
+        )
+        return Poller(
+            window,
+            tracker,
+            DestinationWatch(self.api),
+            self.ledger,
+            self.clock,
+            wait,
+            handlers={Kind.STOP: self._stop, Kind.RESUBMIT: self._resubmit},
+            on_progress=self.on_progress,
+            on_end=self._ended,
+        )
+
+    def _message(self, message: object) -> None:
+        """A worker's message, applied in this thread."""
+        if isinstance(message, Sent):
+            ending = self.sent(message)
+            if ending is not None:
+                result, error = ending
+                now = self.clock.monotonic()
+                self.ledger.finish(message.server_id, result, now, error)
+        elif isinstance(message, Locked):
+            self.apply(message)
+        self.on_progress(self.ledger.rows())
+
+    def sent(self, sent: Sent) -> Ending | None:
+        """What a request did to its row; how the row ends if it failed."""
+        row = self.ledger[sent.server_id]
+        self.ledger.started(sent.server_id, sent.at)
+        self.ledger.put(
+            dataclasses.replace(
+                row,
+                attempts=row.attempts + 1,
+                result=Result.SUBMITTED,
+                error=None,
+                request_id=sent.request_id or row.request_id,
+                admin_pass=sent.admin_pass or row.admin_pass,
+            )
+        )
+        return None if sent.accepted else (Result.FAILED, sent.error)
+
+    def apply(self, message: Locked | None) -> None:
+        if message is not None:
+            row = self.ledger[message.server_id]
+            self.ledger.put(message.applied(row))
+
+    def _ended(self, row: ServerOutcome) -> None:
+        """--lock: unlock each server as soon as its row ends."""
+        if self.locks is not None:
+            self.apply(self.locks.release(row))
+
+    def _resubmit(self, row: ServerOutcome) -> Ending | None:
+        """Send it again: its record set aside, wait for the new one."""
+        self.ledger.put(dataclasses.replace(row, migration=None))
+        sent = self.submitter.send(row.before, self.tracker.known(row))
+        return None if sent is None else self.sent(sent)
+
+    def _stop(self, row: ServerOutcome) -> Ending | None:
+        """Stop a server that landed ACTIVE under the stopped policy."""
+        LOG.debug("stopping %s", row.id)
+        assert self.wait is not None
+        try:
+            retrying(
+                lambda: self.api.stop_server(row.id),
+                self.clock,
+                self.wait.retry,
+            )
+        except ComputeAPIError as exc:
+            return Result.FAILED, f"stop failed: {exc}"
+        return None
+
+    def interrupted(self) -> None:
+        """Ctrl-C: say what it left each row at, and unlock."""
+        on_the_wire = self.submitter.in_flight
+        for row in self.ledger.rows():
+            self.ledger.put(interrupted(row, row.id in on_the_wire))
+        self.release_locks(within=UNLOCK_ON_INTERRUPT)
+
+    def release_locks(self, within: float | None) -> None:
+        if self.locks is not None:
+            for message in self.locks.release_all(self.ledger.rows(), within):
+                self.apply(message)
+
+    def report(self, polls: int, interrupted: bool = False) -> Report:
+        return Report(
+            self.plan.sources,
+            self.plan.microversion,
+            self.ledger.rows(),
+            polls,
+            interrupted,
+        )
+
+
+def interrupted(row: ServerOutcome, on_the_wire: bool) -> ServerOutcome:
+    """What Ctrl-C left the row at: sent with no answer (Nova may have
+    started it), never sent, or accepted and not yet proven."""
+    if on_the_wire:
+        return dataclasses.replace(
+            row,
+            result=Result.INTERRUPTED,
+            error=(
+                "interrupted while its evacuation request was on its way; "
+                "Nova may have started it: run the command again to find out"
+            ),
+        )
+    if row.action is Action.SUBMITTED and row.attempts == 0:
+        return dataclasses.replace(
+            row,
+            result=Result.INTERRUPTED,
+            error="interrupted before its evacuation was sent",
+        )
+    if row.result.pending:
+        return dataclasses.replace(
+            row,
+            error=(
+                "interrupted before it was proven: run the command again "
+                "with --wait to finish"
+            ),
+        )
+    return row

@@ -30,22 +30,23 @@ from collections.abc import Sequence
 
 from osc_evacuate.core import rules
 from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.computes import find_compute_service, read_services
 from osc_evacuate.core.errors import Refused
+from osc_evacuate.core.history import latest_by_instance
 from osc_evacuate.core.models import (
     MIGRATION_DONE,
     ComputeService,
     Migration,
     Server,
+    ServiceRequest,
 )
-from osc_evacuate.core.plan import latest_by_instance
-from osc_evacuate.core.preflight import find_compute_service, read_services
 
 LOG = logging.getLogger(__name__)
 
 UNFINISHED = frozenset({"accepted", "pre-migrating"})
 
 
-class Verdict(enum.Enum):
+class Standing(enum.Enum):
     INCOMPLETE = "evacuation incomplete"
     WAITING = "waiting for nova-compute to restart"
     READY = "ready to return"
@@ -60,25 +61,25 @@ class HostState:
     left: list[Server]  # of those, the ones that could be evacuated
     unfinished: list[Migration]  # servers' latest records, still under way
     done: list[Migration]  # records Nova waits to see completed
-    verdict: Verdict
+    verdict: Standing
 
     @property
     def next_step(self) -> str:
         host = self.service.host
-        if self.verdict is Verdict.INCOMPLETE:
+        if self.verdict is Standing.INCOMPLETE:
             return (
                 f"run: openstack host evacuate {host} --wait; or, to keep "
                 f"them as they are: openstack host evacuation finish {host} "
                 "--force"
             )
-        if self.verdict is Verdict.WAITING:
+        if self.verdict is Standing.WAITING:
             return (
                 f"start nova-compute on {host} (forced down, the scheduler "
                 f"keeps off it): its start-up turns the {len(self.done)} "
                 "done records completed; then: openstack host evacuation "
                 f"finish {host}"
             )
-        if self.verdict is Verdict.READY:
+        if self.verdict is Standing.READY:
             return f"run: openstack host evacuation finish {host}"
         return "nothing"
 
@@ -140,13 +141,13 @@ def judge(
         and not service.forced_down
     )
     if left or unfinished:
-        verdict = Verdict.INCOMPLETE
+        verdict = Standing.INCOMPLETE
     elif done:
-        verdict = Verdict.WAITING
+        verdict = Standing.WAITING
     elif in_service:
-        verdict = Verdict.IN_SERVICE
+        verdict = Standing.IN_SERVICE
     else:
-        verdict = Verdict.READY
+        verdict = Standing.READY
     records = collections.Counter(m.status for m in migrations)
     LOG.debug(
         "%s: %s; records %s; %d servers on it, %d could be evacuated; "
@@ -182,7 +183,7 @@ def host_state(api: ComputeAPI, host: str) -> HostState:
 class Finished:
     before: HostState
     after: ComputeService
-    changes: list[rules.ServiceRequest]
+    changes: list[ServiceRequest]
     warning: str | None  # what --force leaves behind, when it does
 
 
@@ -201,7 +202,7 @@ def finish(
             "refuses to clear forced-down until then, --force or not"
         )
     warning = None
-    if state.verdict is Verdict.INCOMPLETE:
+    if state.verdict is Standing.INCOMPLETE:
         if not force:
             raise Refused(
                 f"{host} cannot return yet: {state.missing}. Evacuate them "

@@ -12,19 +12,20 @@ bounded time: no wait on an unanswering API holds up the exit.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import queue
 import threading
 from collections.abc import Iterable
 
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.microversion import Microversion, VersionRange, mv
-from osc_evacuate.core.outcome import LockState, ServerOutcome
+from osc_evacuate.core.microversion import VersionRange
+from osc_evacuate.core.models import LockState, ServerOutcome
+from osc_evacuate.core.rules import features
 
 LOG = logging.getLogger(__name__)
 
-# Nova keeps a lock's reason from 2.73.
-LOCK_REASON = mv("2.73")
 REASON_PREFIX = "osc-evacuate:"
 # Seconds that unlocking may take after Ctrl-C, all servers together.
 UNLOCK_ON_INTERRUPT = 5.0
@@ -34,86 +35,102 @@ def ours(reason: str | None) -> bool:
     return bool(reason) and str(reason).startswith(REASON_PREFIX)
 
 
+@dataclasses.dataclass(frozen=True)
+class Locked:
+    """What --lock did to one server: a message for the job's thread,
+    which alone changes the rows (ledger.py)."""
+
+    server_id: str
+    state: LockState
+    error: str | None = None
+
+    def applied(self, row: ServerOutcome) -> ServerOutcome:
+        return dataclasses.replace(
+            row, lock=self.state, lock_error=self.error or row.lock_error
+        )
+
+
 class Locks:
     """The locks of one run."""
 
     def __init__(self, api: ComputeAPI, cloud: VersionRange) -> None:
         self.api = api
-        self.version: Microversion = (
-            LOCK_REASON if LOCK_REASON in cloud else cloud.maximum
-        )
+        self.version = features.lock_version(cloud)
+        self._reasons = features.LOCK_REASON.covers(self.version)
         self._lock = threading.Lock()
         self._releasing: set[str] = set()  # no second unlock meanwhile
 
-    def take(self, row: ServerOutcome) -> None:
-        """Lock the row's server, unless someone else holds it locked."""
+    def take(self, row: ServerOutcome) -> Locked | None:
+        """Lock the row's server, unless someone else holds it locked;
+        None when the row has its lock already."""
         if row.lock is not None:
-            return
+            return None
         server = row.before
         if server.locked:
             mine = ours(server.locked_reason)
-            row.lock = LockState.LOCKED if mine else LockState.ALREADY
             LOG.debug(
                 "lock %s: locked already (%s)%s",
                 server.id,
                 server.locked_reason,
                 ", by this tool: unlocked at the end" if mine else "",
             )
-            return
+            state = LockState.LOCKED if mine else LockState.ALREADY
+            return Locked(server.id, state)
         reason = None
-        if self.version >= LOCK_REASON:
+        if self._reasons:
             reason = f"{REASON_PREFIX} evacuating from {server.host}"
         try:
             self.api.lock_server(server.id, self.version, reason)
         except ComputeAPIError as exc:
             LOG.debug("lock %s failed: %s", server.id, exc)
-            row.lock, row.lock_error = LockState.FAILED, str(exc)
-            return
+            return Locked(server.id, LockState.FAILED, str(exc))
         LOG.debug("locked %s (%s)", server.id, reason)
-        row.lock = LockState.LOCKED
+        return Locked(server.id, LockState.LOCKED)
 
-    def release(self, row: ServerOutcome) -> None:
+    def release(self, row: ServerOutcome) -> Locked | None:
         """Unlock the row's server if this run holds its lock."""
-        key = row.before.id
+        key = row.id
         with self._lock:
             if row.lock is not LockState.LOCKED or key in self._releasing:
-                return
+                return None
             self._releasing.add(key)
         try:
             self.api.unlock_server(key)
         except ComputeAPIError as exc:
             LOG.debug("unlock %s failed: %s", key, exc)
-            row.lock_error = str(exc)
-            return
+            return Locked(key, LockState.LOCKED, str(exc))
         finally:
             with self._lock:
                 self._releasing.discard(key)
         LOG.debug("unlocked %s", key)
-        row.lock = LockState.UNLOCKED
+        return Locked(key, LockState.UNLOCKED)
 
     def release_all(
         self, rows: Iterable[ServerOutcome], within: float | None = None
-    ) -> None:
+    ) -> list[Locked]:
         """Unlock every server this run holds; within: seconds at most
         (the rest stay locked, and their rows say so)."""
         held = [r for r in rows if r.lock is LockState.LOCKED]
-        if not held:
-            return
         if within is None:
-            for row in held:
-                self.release(row)
-            return
+            return [m for m in map(self.release, held) if m is not None]
+        done: queue.Queue[Locked | None] = queue.Queue()
 
         def release_held() -> None:
             for row in held:
-                self.release(row)
+                done.put(self.release(row))
 
         worker = threading.Thread(target=release_held, daemon=True)
         worker.start()
         worker.join(within)
+        out = []
+        while not done.empty():
+            message = done.get_nowait()
+            if message is not None:
+                out.append(message)
         LOG.debug(
             "unlocking after Ctrl-C: %d of %d done in %.0f s",
-            sum(r.lock is LockState.UNLOCKED for r in held),
+            sum(m.state is LockState.UNLOCKED for m in out),
             len(held),
             within,
         )
+        return out

@@ -1,90 +1,96 @@
-"""Decide, per server, what an evacuation run does with it.
+"""Decide, per server, what an evacuation run does with it: its row.
 
 Reruns are safe because the plan reads the evacuation records first: what
-was evacuated is reported and left alone, what is still on its way is waited
-for, and only the rest is submitted.
+was evacuated is reported and left alone, what is still on its way is
+waited for, and only the rest is submitted.
+
+Pure: servers and records in, frozen PlannedRows out. The reads are
+preflight.py's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from osc_evacuate.core import history
 from osc_evacuate.core.models import (
-    MIGRATION_DONE,
+    Action,
     Migration,
+    PlannedRow,
+    Result,
     Server,
+    ServerFilter,
     TargetState,
 )
-from osc_evacuate.core.outcome import (
-    Action,
-    Result,
-    ServerOutcome,
-    expected_status,
-)
-from osc_evacuate.core.verdict import (
-    FAULT_POLLS,
-    Kind,
-    Observation,
-    RowPolicy,
-    decide,
-)
+from osc_evacuate.core.observation import Observation, RowPolicy
+from osc_evacuate.core.verdict import FAULT_POLLS, Kind, decide
 
 LOG = logging.getLogger(__name__)
 _EVACUABLE = "active, stopped or error"
 
 
-def latest_by_instance(
-    migrations: Iterable[Migration],
-) -> dict[str, Migration]:
-    latest: dict[str, Migration] = {}
-    for mig in migrations:
-        old = latest.get(mig.instance_uuid)
-        if old is None or mig.id > old.id:
-            latest[mig.instance_uuid] = mig
-    return latest
+def expected_status(before: Server, target: TargetState) -> str:
+    """The status an evacuated server must end in under the policy.
+
+    Servers that were ERROR end ACTIVE under preserve: evacuation rebuilds
+    them, and ERROR is not a power state to restore.
+    """
+    if target is TargetState.STOPPED or before.vm_state == "stopped":
+        return "SHUTOFF"
+    return "ACTIVE"
 
 
 def plan_servers(
     on_host: Iterable[Server],
     migrations: list[Migration],
     target: TargetState,
-) -> list[ServerOutcome]:
+) -> list[PlannedRow]:
     """Rows for the servers still on the failed host."""
-    latest = latest_by_instance(migrations)
-    ids: dict[str, set[int]] = {}
-    for record in migrations:
-        ids.setdefault(record.instance_uuid, set()).add(record.id)
-    rows = []
-    for server in on_host:
-        known = frozenset(ids.get(server.id, ()))
-        mig = latest.get(server.id)
-        row = ServerOutcome(
+    latest = history.latest_by_instance(migrations)
+    ids = history.ids_by_instance(migrations)
+    return [
+        _row(server, latest.get(server.id), ids.get(server.id, set()), target)
+        for server in on_host
+    ]
+
+
+def _row(
+    server: Server,
+    mig: Migration | None,
+    known: set[int],
+    target: TargetState,
+) -> PlannedRow:
+    if mig is not None and not mig.finished:
+        # An earlier run sent it: that attempt counts against --retries.
+        row = PlannedRow(
+            before=server,
+            action=Action.RESUMED,
+            result=Result.IN_PROGRESS,
+            expected_status=expected_status(server, target),
+            migration=mig,
+            known_migrations=frozenset(known - {mig.id}),
+            attempts=1,
+        )
+    elif (why := refusal(server)) is not None:
+        row = PlannedRow(server, Action.SKIPPED, Result.SKIPPED, error=why)
+    else:
+        row = PlannedRow(
             before=server,
             action=Action.SUBMITTED,
             result=Result.SUBMITTED,
             expected_status=expected_status(server, target),
-            known_migrations=known,
+            known_migrations=frozenset(known),
         )
-        if mig is not None and not mig.finished:
-            row.action, row.result = Action.RESUMED, Result.IN_PROGRESS
-            row.migration = mig
-            row.known_migrations = known - {mig.id}
-            # An earlier run sent it: that attempt counts against --retries.
-            row.attempts = 1
-        elif (why := refusal(server)) is not None:
-            row.action, row.result = Action.SKIPPED, Result.SKIPPED
-            row.expected_status = None
-            row.error = why
-        LOG.debug(
-            "plan %s (%s): %s%s",
-            server.id,
-            server.status,
-            row.action.value,
-            _why(row, mig),
-        )
-        rows.append(row)
-    return rows
+    LOG.debug(
+        "plan %s (%s): %s%s",
+        server.id,
+        server.status,
+        row.action.value,
+        _why(row),
+    )
+    return row
 
 
 def refusal(server: Server) -> str | None:
@@ -110,50 +116,46 @@ def refusal(server: Server) -> str | None:
     return None
 
 
-def _why(row: ServerOutcome, mig: Migration | None) -> str:
-    if row.action is Action.RESUMED and mig is not None:
-        return f", migration {mig.id} is still {mig.status}"
+def skipped(row: PlannedRow, why: str, filtered: bool) -> PlannedRow:
+    """The row, no longer sent: skipped, and why."""
+    LOG.debug("plan %s: skipped, %s", row.id, why)
+    return dataclasses.replace(
+        row,
+        action=Action.SKIPPED,
+        result=Result.SKIPPED,
+        expected_status=None,
+        error=why,
+        filtered=filtered,
+    )
+
+
+def filtered(
+    rows: Sequence[PlannedRow], filters: ServerFilter
+) -> list[PlannedRow]:
+    """Rows this run would send that a filter leaves out: skipped, with
+    the filter that did."""
+    out = []
+    for row in rows:
+        why = None
+        if filters and row.action is Action.SUBMITTED:
+            why = filters.left_out(row.before)
+        out.append(row if why is None else skipped(row, why, filtered=True))
+    return out
+
+
+def _why(row: PlannedRow) -> str:
+    if row.action is Action.RESUMED and row.migration is not None:
+        return (
+            f", migration {row.migration.id} is still {row.migration.status}"
+        )
     if row.action is Action.SKIPPED:
         return f", {row.error}"
     return f", to end {row.expected_status}"
 
 
-def evacuated_this_outage(
-    migrations: Iterable[Migration], on_host: set[str]
-) -> dict[str, Migration]:
-    """Servers already evacuated off the host during this outage.
-
-    A record stays "done" until the host's nova-compute starts again and
-    cleans up, which turns it "completed": so "done" means this outage,
-    whatever the operator did to the service row since (disable, reason,
-    forced-down), and "completed" an earlier one.
-    """
-    found = {}
-    for uuid, mig in latest_by_instance(migrations).items():
-        if uuid not in on_host and mig.status == MIGRATION_DONE:
-            LOG.debug(
-                "plan %s: evacuated this outage (migration %s)", uuid, mig.id
-            )
-            found[uuid] = mig
-    return found
-
-
-def evacuated_off(
-    server: Server, migrations: Iterable[Migration]
-) -> Migration | None:
-    """The evacuation that took the server to where it is now, if any:
-    its newest evacuation record succeeded and it left that source."""
-    latest = latest_by_instance(migrations).get(server.id)
-    if latest is None or not latest.succeeded:
-        return None
-    if server.host == latest.source_compute:
-        return None
-    return latest
-
-
 def already_evacuated_row(
     server: Server, mig: Migration, target: TargetState, waiting: bool
-) -> ServerOutcome:
+) -> PlannedRow:
     """A server evacuated earlier in this outage, judged as it is now.
 
     The same verdicts as the wait's decide it, so "already evacuated" is
@@ -169,43 +171,45 @@ def already_evacuated_row(
         task_state=None,
         host=mig.source_compute,
     )
-    row = ServerOutcome(
-        before=before,
-        action=Action.NONE,
-        result=Result.ALREADY_EVACUATED,
-        expected_status=_promised_now(server, target),
-        migration=mig,
-        after=server,
-        attempts=1,
-    )
+    promised = _promised_now(server, target)
     verdict = decide(
         Observation(mig, server, mig.source_compute),
-        RowPolicy(row.expected_status, 0, False, FAULT_POLLS),
+        # Judged once, as it is: no retry, no stop, no fault to wait for.
+        RowPolicy(promised, 0, stops_sent=0, fault_polls=FAULT_POLLS),
     )
     evacuated = f"evacuated by migration {mig.id}"
+    action, result, error = Action.NONE, Result.ALREADY_EVACUATED, None
     if verdict.kind is Kind.DELETED:
-        row.result, row.error = Result.DELETED, f"{evacuated}, then deleted"
+        result, error = Result.DELETED, f"{evacuated}, then deleted"
     elif verdict.kind is Kind.STOP and waiting:
         # It landed running; the promise is SHUTOFF: the wait stops it.
-        row.action, row.result = Action.RESUMED, Result.IN_PROGRESS
+        action, result = Action.RESUMED, Result.IN_PROGRESS
     elif verdict.kind is Kind.KEEP_WAITING and server.task_state:
-        row.result = Result.IN_PROGRESS
-        row.error = f"{evacuated}; task_state {server.task_state} now"
+        result = Result.IN_PROGRESS
+        error = f"{evacuated}; task_state {server.task_state} now"
     elif verdict.kind is not Kind.VERIFIED:
-        row.result = Result.FAILED
-        row.error = (
-            f"{evacuated}, but it is {server.status} now, not "
-            f"{row.expected_status}"
+        result = Result.FAILED
+        error = (
+            f"{evacuated}, but it is {server.status} now, not {promised}"
             + (f": {server.fault}" if server.fault else "")
         )
     LOG.debug(
         "plan %s: %s (%s: %s)",
         server.id,
-        row.result.value,
+        result.value,
         verdict.rule,
-        row.error or server.status,
+        error or server.status,
     )
-    return row
+    return PlannedRow(
+        before=before,
+        action=action,
+        result=result,
+        expected_status=promised,
+        error=error,
+        migration=mig,
+        after=server,
+        attempts=1,
+    )
 
 
 def _promised_now(server: Server, target: TargetState) -> str:

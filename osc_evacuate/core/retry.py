@@ -1,33 +1,18 @@
-"""Bounded retries of transient compute API errors."""
+"""Bounded retries of transient compute API errors (models.RetryPolicy
+says how many, after which pauses)."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
+from osc_evacuate.core.models import RetryPolicy
 
 T = TypeVar("T")
 LOG = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    first_delay: float = 1.0
-    factor: float = 2.0
-    max_delay: float = 8.0
-
-    def delays(self) -> list[float]:
-        """Pauses between attempts: attempts - 1 of them."""
-        delay, out = self.first_delay, []
-        for _ in range(self.attempts - 1):
-            out.append(min(delay, self.max_delay))
-            delay *= self.factor
-        return out
 
 
 def retrying(

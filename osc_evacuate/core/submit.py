@@ -1,4 +1,10 @@
-"""Send evacuate requests, a bounded number at a time, never twice."""
+"""Send evacuate requests, a bounded number at a time, never twice.
+
+Worker threads send; each tells how its request went in a message (Sent)
+to the job's own thread, which alone changes the rows (ledger.py). Which
+requests are on the wire right now is kept under a lock: on Ctrl-C those
+are the rows Nova may or may not have started.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,18 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 
-from osc_evacuate.core import defaults
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
-from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+from osc_evacuate.core.models import Action, RetryPolicy, Server, ServerOutcome
 from osc_evacuate.core.pacing import Pacer
-from osc_evacuate.core.retry import RetryPolicy, retrying
+from osc_evacuate.core.retry import retrying
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_MAX_PARALLEL = defaults.MAX_PARALLEL
+# A message from a worker: a Sent, or whatever prepare returned.
+Message = object
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,160 +37,221 @@ class Submission:
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
 
 
-def submit_all(
-    api: ComputeAPI,
-    rows: Sequence[ServerOutcome],
-    submission: Submission,
-    clock: Clock,
-    max_parallel: int = DEFAULT_MAX_PARALLEL,
-    on_done: Callable[[ServerOutcome], None] = lambda row: None,
-    prepare: Callable[[ServerOutcome], None] | None = None,
-) -> None:
-    """Submit every row whose action is SUBMITTED; prepare(row) first, in
-    the same worker (--lock: lock it). At most max_parallel at a time,
-    fewer while Nova answers more slowly for more (pacing.py).
+@dataclasses.dataclass(frozen=True)
+class Sent:
+    """How one server's evacuate request went."""
 
-    On Ctrl-C (any exception here) nothing more is sent: the workers check
-    before every request, and they are daemon threads, so a request still
-    on the wire never holds up the exit.
-    """
-    todo = collections.deque(r for r in rows if r.action is Action.SUBMITTED)
-    if not todo:
-        return
-    count = len(todo)
-    done: queue.Queue[ServerOutcome | BaseException] = queue.Queue()
-    cancel = threading.Event()
-    pacer = Pacer(max_parallel)
+    server_id: str
+    at: float  # monotonic time its first try went out
+    accepted: bool  # Nova took it, or it landed though the answer was lost
+    request_id: str | None = None
+    admin_pass: str | None = dataclasses.field(default=None, repr=False)
+    error: str | None = None  # why not, when not accepted
 
-    def work() -> None:
-        while pacer.acquire(cancel.is_set):
+
+class Submitter:
+    def __init__(
+        self,
+        api: ComputeAPI,
+        submission: Submission,
+        clock: Clock,
+        max_parallel: int,
+    ) -> None:
+        self.api = api
+        self.submission = submission
+        self.clock = clock
+        self.max_parallel = max_parallel
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._on_the_wire: set[str] = set()
+
+    @property
+    def in_flight(self) -> frozenset[str]:
+        """Servers whose request is sent and not answered (nor given up
+        on): Nova may have started them."""
+        with self._lock:
+            return frozenset(self._on_the_wire)
+
+    def send_all(
+        self,
+        rows: Sequence[ServerOutcome],
+        on_message: Callable[[Message], None],
+        prepare: Callable[[ServerOutcome], Message | None] | None = None,
+    ) -> None:
+        """Send every row whose action is SUBMITTED, prepare(row) first in
+        the same worker (--lock: lock it). At most max_parallel at a time,
+        fewer while Nova answers more slowly for more (pacing.py).
+        on_message gets every message, in this thread.
+
+        On Ctrl-C (any exception here) nothing more is sent: the workers
+        check before every request, and they are daemon threads, so a
+        request still on the wire never holds up the exit. The messages
+        already in are handed on first.
+        """
+        todo = collections.deque(
+            r for r in rows if r.action is Action.SUBMITTED
+        )
+        done: queue.Queue[Message | BaseException] = queue.Queue()
+        pacer = Pacer(self.max_parallel)
+        workers = max(1, min(self.max_parallel, len(todo)))
+        threads = [
+            threading.Thread(
+                target=self._work,
+                args=(todo, done, pacer, prepare),
+                daemon=True,
+            )
+            for _ in range(workers if todo else 0)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(t.is_alive() for t in threads) or not done.empty():
+                try:
+                    # A timeout keeps this thread awake for Ctrl-C.
+                    item = done.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                on_message(item)
+        except BaseException:
+            self.cancel.set()
+            LOG.debug("submission cancelled; %d not sent", len(todo))
+            _hand_on(done, on_message)
+            raise
+
+    def _work(
+        self,
+        todo: collections.deque[ServerOutcome],
+        done: queue.Queue[Message | BaseException],
+        pacer: Pacer,
+        prepare: Callable[[ServerOutcome], Message | None] | None,
+    ) -> None:
+        while pacer.acquire(self.cancel.is_set):
             try:
                 row = todo.popleft()
             except IndexError:
                 pacer.unused()
                 return
-            started = clock.monotonic()
+            started = self.clock.monotonic()
             try:
-                if prepare is not None:
-                    prepare(row)
-                submit_one(api, row, submission, clock, cancel)
-            except BaseException as exc:  # handed to the main thread
+                prepared = prepare(row) if prepare is not None else None
+                if prepared is not None:
+                    done.put(prepared)
+                sent = self.send(row.before, row.planned.known_migrations)
+            except BaseException as exc:  # handed to the job's thread
                 done.put(exc)
                 return
             finally:
-                pacer.release(clock.monotonic() - started)
-            done.put(row)
+                pacer.release(self.clock.monotonic() - started)
+            if sent is not None:
+                done.put(sent)
 
-    for _ in range(max(1, min(max_parallel, count))):
-        threading.Thread(target=work, daemon=True).start()
-    try:
-        for _ in range(count):
-            # A timeout keeps the main thread awake for Ctrl-C.
-            while True:
-                try:
-                    item = done.get(timeout=0.5)
-                    break
-                except queue.Empty:
-                    continue
-            if isinstance(item, BaseException):
-                raise item
-            on_done(item)
-    except BaseException:
-        cancel.set()
-        LOG.debug("submission cancelled; %d not sent", len(todo))
-        raise
+    def send(self, server: Server, known: frozenset[int]) -> Sent | None:
+        """Evacuate one server; None when cancelled before it was told.
 
-
-def submit_one(
-    api: ComputeAPI,
-    row: ServerOutcome,
-    submission: Submission,
-    clock: Clock,
-    cancel: threading.Event | None = None,
-) -> None:
-    """Evacuate one server; the row says how it went.
-
-    Once cancel is set, no further request goes out for it.
-    """
-    cancelled = cancel.is_set if cancel else lambda: False
-    if cancelled():
-        return
-    row.attempts += 1
-    row.started = clock.monotonic()
-    row.result, row.error = Result.SUBMITTED, None
-    server_id = row.before.id
-    LOG.debug(
-        "evacuating %s at %s (attempt %d)",
-        server_id,
-        submission.version,
-        row.attempts,
-    )
-    for delay in [*submission.retry.delays(), None]:
-        if cancelled():
-            return
-        row.in_flight = True
-        try:
-            answer = api.evacuate(
-                server_id, submission.version, submission.body
-            )
-        except ComputeAPIError as exc:
-            row.in_flight = cancelled()  # unknown: we stop looking
-            if cancelled():
-                return
-            if exc.no_answer or (exc.status or 0) >= 500:
-                # It may have been carried out all the same: look first.
-                landed = _landed(api, row, submission, clock)
-                LOG.debug(
-                    "evacuate %s failed (%s); landed after all: %s",
-                    server_id,
-                    exc,
-                    "unknown" if landed is None else landed,
+        known: its records before this request: a new one means a lost
+        answer's request landed after all.
+        """
+        at = self.clock.monotonic()
+        LOG.debug("evacuating %s at %s", server.id, self.submission.version)
+        for delay in [*self.submission.retry.delays(), None]:
+            if self.cancel.is_set():
+                return None
+            with self._lock:
+                self._on_the_wire.add(server.id)
+            try:
+                answer = self.api.evacuate(
+                    server.id, self.submission.version, self.submission.body
                 )
-                if landed is None:
-                    row.finish(Result.FAILED, clock.monotonic(), _unknown(exc))
-                    return
-                if landed:
-                    return
-            if not exc.transient or delay is None:
-                LOG.debug("evacuate %s: giving up: %s", server_id, exc)
-                row.finish(Result.FAILED, clock.monotonic(), str(exc))
-                return
+            except ComputeAPIError as exc:
+                if self.cancel.is_set():
+                    return None  # unknown: it stays on the wire
+                given_up = self._failed(server, known, exc, at, delay)
+                if given_up is not None:
+                    return given_up
+                assert delay is not None  # retried only with a delay left
+                self.clock.sleep(delay)
+                continue
+            self._answered(server.id)
             LOG.debug(
-                "evacuate %s: retrying in %.1f s after: %s",
-                server_id,
-                delay,
-                exc,
+                "evacuate %s accepted (request %s)",
+                server.id,
+                answer.request_id,
             )
-            clock.sleep(delay)
-            continue
-        row.in_flight = False
+            return Sent(
+                server.id,
+                at,
+                accepted=True,
+                request_id=answer.request_id,
+                admin_pass=answer.admin_pass,
+            )
+        raise AssertionError("the last try always returns")
+
+    def _failed(
+        self,
+        server: Server,
+        known: frozenset[int],
+        exc: ComputeAPIError,
+        at: float,
+        delay: float | None,
+    ) -> Sent | None:
+        """What a failed try means: a Sent when it is over (landed after
+        all, failed for good, or not known), None to try again."""
+        self._answered(server.id)
+        if exc.no_answer or (exc.status or 0) >= 500:
+            # It may have been carried out all the same: look first.
+            landed = self._landed(server, known)
+            LOG.debug(
+                "evacuate %s failed (%s); landed after all: %s",
+                server.id,
+                exc,
+                "unknown" if landed is None else landed,
+            )
+            if landed is None:
+                return Sent(server.id, at, False, error=_unknown(exc))
+            if landed:
+                return Sent(server.id, at, True, request_id=exc.request_id)
+        if not exc.transient or delay is None:
+            LOG.debug("evacuate %s: giving up: %s", server.id, exc)
+            return Sent(
+                server.id, at, False, request_id=exc.request_id, error=str(exc)
+            )
         LOG.debug(
-            "evacuate %s accepted (request %s)", server_id, answer.request_id
+            "evacuate %s: retrying in %.1f s after: %s", server.id, delay, exc
         )
-        row.request_id = answer.request_id
-        row.admin_pass = answer.admin_pass
-        return
-
-
-def _landed(
-    api: ComputeAPI,
-    row: ServerOutcome,
-    submission: Submission,
-    clock: Clock,
-) -> bool | None:
-    """Whether Nova recorded a new evacuation; None when it won't say."""
-    try:
-        records = retrying(
-            lambda: api.evacuation_migrations(
-                source_host=row.before.host,
-                instance_uuid=row.before.id,
-            ),
-            clock,
-            submission.retry,
-        )
-    except ComputeAPIError:
         return None
-    return any(m.id not in row.known_migrations for m in records)
+
+    def _answered(self, server_id: str) -> None:
+        with self._lock:
+            self._on_the_wire.discard(server_id)
+
+    def _landed(self, server: Server, known: frozenset[int]) -> bool | None:
+        """Whether Nova recorded a new evacuation; None when it won't say."""
+        try:
+            records = retrying(
+                lambda: self.api.evacuation_migrations(
+                    source_host=server.host, instance_uuid=server.id
+                ),
+                self.clock,
+                self.submission.retry,
+            )
+        except ComputeAPIError:
+            return None
+        return any(m.id not in known for m in records)
+
+
+def _hand_on(
+    done: queue.Queue[Message | BaseException],
+    on_message: Callable[[Message], None],
+) -> None:
+    while True:
+        try:
+            item = done.get_nowait()
+        except queue.Empty:
+            return
+        if not isinstance(item, BaseException):
+            on_message(item)
 
 
 def _unknown(exc: ComputeAPIError) -> str:

@@ -12,14 +12,24 @@ What each library does for us, and why:
   2.N``), with no ceiling of its own, so a newer Nova needs nothing newer
   from us. At ``--debug`` it logs every request and answer in full, bodies
   included.
+- keystoneauth1.exceptions.from_response: an error answer's status class,
+  its ``x-openstack-request-id``, its Retry-After, and the message of the
+  bodies keystonemiddleware (``{"error": {...}}``) and Placement (the API
+  SIG's ``{"errors": [...]}``) answer. Nova's own fault body
+  (``{"badRequest": {"message": ...}}``, named after the fault) is not one
+  of those: ``_nova_fault`` reads it, as python-novaclient's from_response
+  did.
+- keystoneauth's version discovery (``Adapter.get_endpoint_data``): the
+  service's version document, read once and cached by the auth plugin,
+  gives the microversions it accepts (min_microversion, max_microversion).
 - python-novaclient: not used. It refuses microversions past its own newest
   (2.96) and takes no new ones; all it still did for us was set the same
-  headers and read Nova's error body, which ``_error_message`` does here.
+  headers and read Nova's error body.
 
-Every request has a timeout: the one given, else the session's, else
-DEFAULT_TIMEOUT (osc-lib sets no api_timeout: its session alone would wait
-for ever). A request that times out is "no answer", like a lost
-connection.
+Every request has a timeout, the version discovery's too: the one given,
+else the session's, else DEFAULT_TIMEOUT (osc-lib sets no api_timeout: its
+session alone would wait for ever). A request that times out is "no
+answer", like a lost connection.
 
 Errors: Nova's answers never raise in keystoneauth (raise_exc=False); what
 keystoneauth itself raises (a lost connection, a failed re-authentication,
@@ -39,6 +49,7 @@ a password is Nova's API (``SECRET_FIELDS``), not the evacuate rules.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -51,8 +62,8 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
 from osc_evacuate.core.clock import NovaClock
-from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.microversion import Microversion
+from osc_evacuate.core.errors import ComputeAPIError, one_line
+from osc_evacuate.core.microversion import Microversion, VersionRange
 
 if TYPE_CHECKING:
     import requests
@@ -139,7 +150,7 @@ class Transport:
             )
         except ks_exc.ConnectionError as exc:
             LOG.debug("%s: no answer (%s)", sent, type(exc).__name__)
-            message = _one_line(f"{method} {path}: {exc}")
+            message = one_line(f"{method} {path}: {exc}")
             raise ComputeAPIError(_scrub(message, body)) from exc
         except ks_exc.ClientException as exc:
             raise _not_sent(method, path, exc, sent, body) from exc
@@ -152,12 +163,29 @@ class Transport:
         )
         LOG.debug("%s: %s %s", sent, answer.status, answer.request_id)
         if answer.status >= 400:
-            fallback = f"{method} {path}: {resp.reason or 'error'}"
-            message = _error_message(answer.body) or _one_line(fallback)
-            raise ComputeAPIError(
-                _scrub(message, body), answer.status, answer.request_id
-            )
+            raise _refused(method, path, resp, answer, body)
         return answer
+
+    def version_range(self) -> VersionRange | None:
+        """The microversions the service accepts, from its version
+        document (keystoneauth's discovery, cached by the auth plugin);
+        None when it has none (Glance)."""
+        try:
+            with _timeout(self._adapter.session, self.timeout):
+                data = self._adapter.get_endpoint_data()
+        except ks_exc.ConnectionError as exc:
+            message = one_line(f"{self.service_type} versions: {exc}")
+            raise ComputeAPIError(message) from exc
+        except ks_exc.ClientException as exc:
+            raise _not_sent(
+                "GET", "/", exc, "version discovery", None
+            ) from exc
+        if data is None or data.max_microversion is None:
+            return None
+        low = data.min_microversion or data.max_microversion
+        return VersionRange(
+            Microversion.of(low), Microversion.of(data.max_microversion)
+        )
 
     def get(
         self, path: str, version: Microversion | None, **query: object
@@ -220,7 +248,7 @@ def _not_sent(
         reason = f"Keystone answered {exc.message}"
     else:
         reason = f"{type(exc).__name__}: {exc.message or exc}"
-    message = _one_line(f"{method} {path}: {reason}")
+    message = one_line(f"{method} {path}: {reason}")
     return ComputeAPIError(
         _scrub(message, body),
         sent=False,
@@ -247,18 +275,67 @@ def _request_id(headers: Mapping[str, str]) -> str | None:
     )
 
 
-def _error_message(body: object) -> str | None:
-    """Nova's fault text, in one line.
+# What keystoneauth's from_response says of a JSON body it cannot read.
+_UNRECOGNIZED = "Unrecognized schema in response body."
 
-    Nova answers {"badRequest": {"code": 400, "message": "..."}}, named
-    after the fault; WebOb and keystonemiddleware may answer a flat
-    {"message": ...} or {"error": {"message": ...}}.
-    """
+
+def _refused(
+    method: str,
+    path: str,
+    resp: requests.Response,
+    answer: Answer,
+    body: object,
+) -> ComputeAPIError:
+    """An error answer as one ComputeAPIError line: keystoneauth's reading
+    of it (from_response), or Nova's fault body, or the status line."""
+    error = ks_exc.from_response(resp, method, path)
+    request_id = getattr(error, "request_id", None) or answer.request_id
+    said = _said(error, answer.status)
+    # Its class's own words ("Bad Gateway") when the body said nothing.
+    unread = (_UNRECOGNIZED, getattr(type(error), "message", None))
+    message = (
+        (said if said not in unread else None)
+        or _nova_fault(answer.body)
+        or f"{method} {path}: {resp.reason or 'error'}"
+    )
+    return ComputeAPIError(
+        _scrub(one_line(message), body), answer.status, request_id
+    )
+
+
+def _said(error: Exception, status: int) -> str | None:
+    """The message keystoneauth read, without the status and request id
+    its HttpError appends (ComputeAPIError says those itself)."""
+    text = getattr(error, "message", None)
+    if not isinstance(text, str):
+        return None
+    request_id = getattr(error, "request_id", None)
+    if request_id:
+        text = text.removesuffix(f" (Request-ID: {request_id})")
+    return text.removesuffix(f" (HTTP {status})")
+
+
+@contextlib.contextmanager
+def _timeout(session: ks_session.Session, seconds: float) -> Iterator[None]:
+    """The session's timeout, for keystoneauth's version discovery only:
+    its GET takes no timeout of its own, and osc-lib's session has none,
+    so a silent endpoint would hang the command for ever."""
+    before = session.timeout
+    session.timeout = seconds
+    try:
+        yield
+    finally:
+        session.timeout = before
+
+
+def _nova_fault(body: object) -> str | None:
+    """Nova's fault text: {"badRequest": {"code": 400, "message": "..."}},
+    named after the fault; WebOb may answer a flat {"message": ...}."""
     if not isinstance(body, dict):
         return None
     for fault in (body, *body.values()):
         if isinstance(fault, dict) and isinstance(fault.get("message"), str):
-            text = _one_line(fault["message"])
+            text = one_line(fault["message"])
             if text:
                 return text
     return None
@@ -306,7 +383,3 @@ def _scrub(message: str, body: object) -> str:
     for secret in _secrets(body):
         message = message.replace(secret, MASK)
     return message
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())

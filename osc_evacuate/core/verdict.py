@@ -13,9 +13,9 @@ stuck (its destination down, or no progress for a while), a server that
 landed in the wrong state, a poll Nova refuses for good (poll_error), or a
 rerun's proof of an earlier evacuation (decide on the server as it is now).
 
-Pure: no I/O, no clock, no API. Durations come measured (Observation.idle,
-.unanswered); verdicts are logged where they are applied, with the server
-they concern.
+Pure: no I/O, no clock, no API. What was seen (observation.py) comes in
+with durations measured (Observation.idle, .unanswered); verdicts are
+logged where they are applied, with the server they concern.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import enum
 import logging
 from collections.abc import Callable
 
-from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.models import Migration, Server
-from osc_evacuate.core.outcome import Result
+from osc_evacuate.core import defaults
+from osc_evacuate.core.models import Result
+from osc_evacuate.core.observation import Observation, RowPolicy
 
 LOG = logging.getLogger(__name__)
 
@@ -35,10 +35,7 @@ NO_VALID_HOST = "No valid host"
 # A failed evacuation's fault reaches the server a moment after its record
 # reads error: wait this many polls for it before failing without it.
 FAULT_POLLS = 3
-# Seconds without progress (or without an answer from Nova) after which
-# waiting on would be hanging. A rebuild copies the image to its host, so
-# minutes without a change of record are normal; ten are not.
-STUCK_AFTER = 600.0
+STUCK_AFTER = defaults.STUCK_AFTER
 # Stop requests for a server that landed running where stopped was
 # promised: a stop that does not take is sent once more, then it fails.
 MAX_STOPS = 2
@@ -52,7 +49,7 @@ class Kind(enum.Enum):
     DELETED = "deleted"  # end the row: the server is gone
     FAILED = "failed"  # end the row: Nova says it did not happen
     STUCK = "stuck"  # end the row: Nova will not finish it
-    UNPROVEN = "unproven"  # end the row: Nova will not tell
+    NOT_PROVEN = "not proven"  # end the row: Nova will not tell
     RESUBMIT = "resubmit"  # set its record aside (failed, stuck), POST again
     STOP = "stop"  # landed running under the stopped policy: stop it
     AWAIT_FAULT = "await fault"  # failed, but its fault is not shown yet
@@ -69,100 +66,8 @@ _ENDS = {
     Kind.DELETED: Result.DELETED,
     Kind.FAILED: Result.FAILED,
     Kind.STUCK: Result.STUCK,
-    Kind.UNPROVEN: Result.NOT_PROVEN,
+    Kind.NOT_PROVEN: Result.NOT_PROVEN,
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Observation:
-    """What the polls have shown of one server so far."""
-
-    record: Migration | None  # the newest record this run waits for
-    server: Server | None  # as last seen; None until a poll shows it
-    source_host: str | None  # the host it is evacuated from
-    poll_error: ComputeAPIError | None = None  # this poll got no answer
-    # Seconds since a poll last got an answer (0 when this one did).
-    unanswered: float = 0.0
-    # Seconds since the record or the server last changed: Nova's
-    # timestamps for what happened before this run, the local monotonic
-    # clock for what this run saw.
-    idle: float = 0.0
-    # Whether the record's destination has its nova-compute up; None when
-    # not known (not asked, no destination yet, Nova did not say).
-    destination_up: bool | None = None
-    # Whether a poll has shown the server since the last stop was sent.
-    seen_since_stop: bool = True
-
-    @property
-    def status(self) -> str | None:
-        return self.server.status if self.server else None
-
-    @property
-    def fault(self) -> str | None:
-        return self.server.fault if self.server and self.server.fault else None
-
-    @property
-    def moved(self) -> bool:
-        """On another host, with no task still under way there."""
-        return (
-            self.server is not None
-            and self.server.host != self.source_host
-            and self.server.task_state is None
-        )
-
-    @property
-    def landed(self) -> bool:
-        """The record is done and the server has moved: the rebuild ran.
-
-        Neither alone is proof: a server reads ACTIVE on the source host
-        while its record is still pre-migrating.
-        """
-        return self.record is not None and self.record.succeeded and self.moved
-
-    @property
-    def unfinished(self) -> bool:
-        """A record that is neither done nor failed."""
-        return self.record is not None and not self.record.finished
-
-    @property
-    def destination_down(self) -> bool:
-        """Unfinished, and its destination's nova-compute is not up: the
-        rebuild there cannot go on."""
-        return self.unfinished and self.destination_up is False
-
-    @property
-    def reset(self) -> bool:
-        """Still on the source host, in ERROR with no task: what
-        `openstack server set --state error` leaves of a stuck one."""
-        return (
-            self.server is not None
-            and self.server.host == self.source_host
-            and self.server.vm_state == "error"
-            and self.server.task_state is None
-        )
-
-    @property
-    def went_wrong(self) -> bool:
-        """Nova recorded a failure, or rebuilt the server into ERROR."""
-        if self.record is None:
-            return False
-        landed_in_error = (
-            self.landed
-            and self.server is not None
-            and self.server.vm_state == "error"
-        )
-        return self.record.failed or landed_in_error
-
-
-@dataclasses.dataclass(frozen=True)
-class RowPolicy:
-    """What the run promised for one server, and what it has spent."""
-
-    expected_status: str | None  # ACTIVE or SHUTOFF
-    retries_left: int  # re-submissions still allowed after NoValidHost
-    stops_sent: int  # stop requests sent since it landed
-    fault_polls: int  # polls already spent waiting for a fault
-    stuck_after: float = STUCK_AFTER  # seconds of no progress: stuck
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,11 +269,11 @@ RULES: tuple[Rule, ...] = (
     ),
     # A token refused, a policy, a request Nova cannot parse: no poll
     # will do better, and waiting on would be hanging.
-    Rule("Nova refused the poll", _refused, Kind.UNPROVEN, _refusal),
+    Rule("Nova refused the poll", _refused, Kind.NOT_PROVEN, _refusal),
     Rule(
         "Nova has not answered for too long",
         _unanswered_too_long,
-        Kind.UNPROVEN,
+        Kind.NOT_PROVEN,
         _silence,
     ),
     # Nova soft-deletes the records with the server: nothing more to see.

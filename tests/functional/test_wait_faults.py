@@ -20,8 +20,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from osc_evacuate.commands.exit_codes import EXIT_FAILED, EXIT_OK
-from osc_evacuate.core.clock import parse_nova_time, utc_now
-from osc_evacuate.core.evacuation import POLL_OVERLAP
+from osc_evacuate.core.clock import POLL_OVERLAP, parse_nova_time, utc_now
 from tests.functional.conftest import RunOpenstack
 from tests.functional.scenario import (
     HOST,

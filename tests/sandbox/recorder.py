@@ -14,7 +14,8 @@ Each entry also says when the request arrived (``at``: time.monotonic(),
 the system's monotonic clock, which a benchmark in another process on
 this machine reads too), how long the answer took (``seconds``, until its
 last chunk was ready to send, to 0.1 ms) and how many bytes its body had
-(``bytes``), counted as the server sends them.
+(``bytes``), counted as the server sends them, and the request id of
+the answer (``request_id``, Nova's ``x-openstack-request-id``).
 
 A JSON answer to a GET also lists what it held (``items``): each server,
 migration or other object, as ``[kind, id, digest]`` (the digest, of its
@@ -106,6 +107,9 @@ class RequestRecorder:
             "seconds": None,
             "bytes": 0,
             "items": None,
+            # Nova's x-openstack-request-id of its answer: what its own
+            # logs name the request by.
+            "request_id": None,
         }
         environ[RECORD_KEY] = entry
         # Counted on arrival so a request that hangs still shows up.
@@ -116,6 +120,14 @@ class RequestRecorder:
             status: str, headers: list[tuple[str, str]], *exc: Any
         ) -> Any:
             entry["status"] = int(status.split(" ", 1)[0])
+            entry["request_id"] = next(
+                (
+                    v
+                    for k, v in headers
+                    if k.lower() == "x-openstack-request-id"
+                ),
+                None,
+            )
             return start_response(status, headers, *exc)
 
         return _counted(self.app(environ, recording_start_response), entry)

@@ -29,8 +29,8 @@ from osc_evacuate.core.models import (
     Room,
     Server,
     ServerDetail,
+    ServiceRequest,
 )
-from osc_evacuate.core.rules import ServiceRequest
 
 # What an evacuation goes through, one step per poll of the migrations; the
 # server's host moves one step after the record reads done (the worst case).

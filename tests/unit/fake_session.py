@@ -15,6 +15,7 @@ import urllib.parse
 from typing import Any
 
 import requests
+from keystoneauth1 import discover
 from keystoneauth1 import plugin as ks_plugin
 from keystoneauth1 import session as ks_session
 
@@ -65,6 +66,23 @@ class FakeAuth(ks_plugin.BaseAuthPlugin):
     ) -> str | None:
         self.endpoint_filters.append(kwargs)
         return ENDPOINT if kwargs.get("service_type") == "compute" else None
+
+    def get_endpoint_data(
+        self,
+        session: ks_session.Session,
+        *,
+        endpoint_override: str | None = None,
+        discover_versions: bool = True,
+        **kwargs: Any,
+    ) -> discover.EndpointData | None:
+        """As an identity plugin does: the endpoint from the catalog (or
+        the override), then its version document, read by keystoneauth."""
+        url = endpoint_override or self.get_endpoint(session, **kwargs)
+        return super().get_endpoint_data(
+            session,
+            endpoint_override=url,
+            discover_versions=discover_versions,
+        )
 
 
 class _Wire(requests.adapters.BaseAdapter):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from osc_evacuate.core.capacity import (
-    Fit,
     HostRoom,
     demand_of,
     pack,
@@ -13,7 +12,7 @@ from osc_evacuate.core.capacity import (
     rooms_from_placement,
     smallest,
 )
-from osc_evacuate.core.models import Flavor, Hypervisor, Room
+from osc_evacuate.core.models import Fit, Flavor, Hypervisor, Room
 
 TINY = Flavor(vcpus=1, ram=512, disk=1)
 

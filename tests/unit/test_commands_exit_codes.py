@@ -12,13 +12,21 @@ from osc_evacuate.commands.exit_codes import (
     EXIT_TIMED_OUT,
     exit_code,
 )
-from osc_evacuate.core.outcome import Action, Result, ServerOutcome
+from osc_evacuate.core.models import (
+    Action,
+    PlannedRow,
+    Result,
+    ServerOutcome,
+)
 from tests.unit.fake_compute import server
 
 
 def rows(*results: Result) -> list[ServerOutcome]:
     return [
-        ServerOutcome(server(str(i)), Action.SUBMITTED, result)
+        ServerOutcome(
+            PlannedRow(server(str(i)), Action.SUBMITTED, Result.SUBMITTED),
+            result,
+        )
         for i, result in enumerate(results)
     ]
 
@@ -51,7 +59,7 @@ def test_the_codes_are_the_documented_ones() -> None:
         ((Result.SUBMITTED, Result.IN_PROGRESS), 0),
         ((Result.VERIFIED, Result.TIMED_OUT), 4),
         ((Result.VERIFIED, Result.FAILED), 3),
-        # A failure needs a person sooner than a slow evacuation.
+        # A failure needs a person sooner than a slow engine.
         ((Result.TIMED_OUT, Result.FAILED, Result.VERIFIED), 3),
         ((Result.FAILED, Result.TIMED_OUT), 3),
         # The owner deleted it: nothing left to evacuate, nothing failed.

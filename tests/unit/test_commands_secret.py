@@ -43,7 +43,7 @@ def test_repr_hides_it_everywhere_it_is_used() -> None:
         repr({"password": secret}),
         repr(args),
         str(args),  # osc-lib logs "run(%s)" with the Namespace
-        repr(options.evacuate_options(args, None)),
+        repr(options.evacuate_options(args, None, args.password)),
     ]
     for text in shown:
         assert PASSWORD not in text, text
@@ -59,6 +59,8 @@ def test_logging_the_arguments_hides_it(
     log = logging.getLogger("test")
     log.debug("run(%s)", args)
     log.info("password %r", args.password)
-    log.warning("options %r", options.evacuate_options(args, None))
+    log.warning(
+        "options %r", options.evacuate_options(args, None, args.password)
+    )
     assert caplog.text.count("***") == 2
     assert PASSWORD not in caplog.text

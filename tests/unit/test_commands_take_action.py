@@ -206,6 +206,7 @@ SERVER_FIELDS = [
     "Result",
     "Error",
     "Seconds",
+    "Request ID",
 ]
 
 

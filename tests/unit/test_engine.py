@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from osc_evacuate.core import evacuation
 from osc_evacuate.core.clock import nova_time, parse_nova_time, utc_now
+from osc_evacuate.core.destinations import DEST_CHECK_AFTER, DEST_CHECK_EVERY
 from osc_evacuate.core.errors import (
     ComputeAPIError,
     NotFound,
@@ -21,18 +21,16 @@ from osc_evacuate.core.errors import (
     UsageError,
 )
 from osc_evacuate.core.models import (
+    Action,
     ComputeService,
     EvacuateOptions,
+    Result,
     Server,
     TargetState,
-)
-from osc_evacuate.core.outcome import Action, Result
-from osc_evacuate.core.verdict import STUCK_AFTER
-from osc_evacuate.core.waiter import (
-    DEST_CHECK_AFTER,
-    DEST_CHECK_EVERY,
     WaitPolicy,
 )
+from osc_evacuate.core.verdict import STUCK_AFTER
+from tests.unit import engine
 from tests.unit.fake_compute import FakeClock, FakeCompute, server, stamp
 
 WAIT = WaitPolicy(timeout=600)
@@ -43,15 +41,15 @@ def run(
     wait: WaitPolicy | None = WAIT,
     clock: FakeClock | None = None,
     **options: object,
-) -> evacuation.Report:
-    request = evacuation.Request(
+) -> engine.Report:
+    request = engine.Request(
         options=EvacuateOptions(**options),  # type: ignore[arg-type]
         wait=wait,
     )
-    return evacuation.evacuate_host(api, "c1", request, clock or FakeClock())
+    return engine.evacuate_host(api, "c1", request, clock or FakeClock())
 
 
-def results(report: evacuation.Report) -> dict[str, str]:
+def results(report: engine.Report) -> dict[str, str]:
     return {r.before.id: r.result.value for r in report.rows}
 
 
@@ -212,9 +210,9 @@ def test_host_still_up_is_refused_before_anything() -> None:
 
 def test_unknown_host_suggests_close_names() -> None:
     api = FakeCompute()
-    request = evacuation.Request(options=EvacuateOptions())
+    request = engine.Request(options=EvacuateOptions())
     with pytest.raises(NotFound, match="Did you mean: c1"):
-        evacuation.evacuate_host(api, "c11", request, FakeClock())
+        engine.evacuate_host(api, "c11", request, FakeClock())
 
 
 def test_interrupt_stops_further_submissions() -> None:
@@ -236,8 +234,8 @@ def test_interrupt_stops_further_submissions() -> None:
             threading.Timer(0.2, gate.set).start()
             raise KeyboardInterrupt
 
-    request = evacuation.Request(options=EvacuateOptions(), max_parallel=1)
-    report = evacuation.evacuate_host(
+    request = engine.Request(options=EvacuateOptions(), max_parallel=1)
+    report = engine.evacuate_host(
         api, "c1", request, FakeClock(), on_progress=interrupt_after_two
     )
     assert report.interrupted
@@ -421,7 +419,7 @@ def test_a_rerun_ends_an_old_stuck_record_at_once(destination: str) -> None:
     assert "fence c2" in (row.error or "") or destination == "up"
     assert api.calls["evacuate"] == 1  # nothing sent again
     # The old record is not the poll window: Nova's time of this run is.
-    first = evacuation.POLL_OVERLAP
+    first = engine.POLL_OVERLAP
     assert api.since_asked == [nova_time(started - first)]
 
 
@@ -579,7 +577,7 @@ def test_the_poll_window_is_nova_s_time_whatever_the_client_s(
 
     assert results(report) == {"a": "verified", "b": "verified"}
     asked = [parse_nova_time(s) for s in api.since_asked]
-    skew_margin = evacuation.POLL_OVERLAP
+    skew_margin = engine.POLL_OVERLAP
     # The first window opens at Nova's time when the run began...
     assert asked[0] == nova_start.replace(microsecond=0) - skew_margin
     # ...and each moves forward, to Nova's time of the poll before it.
@@ -612,7 +610,7 @@ def test_without_a_date_the_window_follows_nova_s_timestamps() -> None:
     # each next one from the newest `updated` Nova showed, less the overlap.
     assert asked[0] < api.now() - datetime.timedelta(minutes=4)
     for shown, then in zip(newest, asked[1:], strict=False):
-        assert then == (shown - evacuation.POLL_OVERLAP).replace(microsecond=0)
+        assert then == (shown - engine.POLL_OVERLAP).replace(microsecond=0)
 
 
 def test_a_target_in_a_down_cell_is_refused() -> None:

@@ -6,20 +6,23 @@ import dataclasses
 
 import pytest
 
-from osc_evacuate.core import evacuation
-from osc_evacuate.core.capacity import Fit
 from osc_evacuate.core.errors import Refused, UsageError
-from osc_evacuate.core.filters import ServerFilter
 from osc_evacuate.core.microversion import mv
 from osc_evacuate.core.models import (
+    Action,
     EvacuateOptions,
+    Fit,
     Flavor,
     Image,
+    LockState,
+    Result,
     Room,
     Server,
+    ServerFilter,
+    WaitPolicy,
 )
-from osc_evacuate.core.outcome import Action, LockState, Result
-from osc_evacuate.core.waiter import WaitPolicy
+from osc_evacuate.core.refusals import capacity_refusal
+from tests.unit import engine
 from tests.unit.fake_compute import FakeClock, FakeCompute, server
 
 TINY = Flavor(vcpus=1, ram=512, disk=1, name="tiny")
@@ -37,9 +40,9 @@ def sized(sid: str, flavor: Flavor = TINY, image: str = "img") -> Server:
     return dataclasses.replace(server(sid), flavor=flavor, image_id=image)
 
 
-def plan(api: FakeCompute, **request: object) -> evacuation.Plan:
-    req = evacuation.Request(options=EvacuateOptions(), **request)  # type: ignore[arg-type]
-    return evacuation.plan_hosts(api, ["c1"], req, FakeClock())
+def plan(api: FakeCompute, **request: object) -> engine.Plan:
+    req = engine.Request(options=EvacuateOptions(), **request)  # type: ignore[arg-type]
+    return engine.plan_hosts(api, ["c1"], req, FakeClock())
 
 
 def cloud(*servers: Server) -> FakeCompute:
@@ -77,8 +80,8 @@ def test_a_vtpm_server_is_skipped_not_sent(
 ) -> None:
     api = cloud(sized("a", flavor), sized("b", image="plain"))
     api.glance["img"] = Image("img", "vtpm", image)
-    report = evacuation.evacuate_host(
-        api, "c1", evacuation.Request(EvacuateOptions()), FakeClock()
+    report = engine.evacuate_host(
+        api, "c1", engine.Request(EvacuateOptions()), FakeClock()
     )
     a, b = report.rows
     assert (a.action, a.result) == (Action.SKIPPED, Result.SKIPPED)
@@ -95,14 +98,14 @@ def test_no_room_refuses_before_any_request_unless_ignored() -> None:
     planned = plan(api)
     fits = {r.before.id: r.fit for r in planned.rows}
     assert fits == {"a": Fit.FITS, "b": Fit.NO_ROOM}
-    request = evacuation.Request(EvacuateOptions())
-    why = planned.refusal(request)
+    request = engine.Request(EvacuateOptions())
+    why = capacity_refusal(planned, request)
     assert why is not None and why.startswith("1 of the 2 servers")
     with pytest.raises(Refused, match="--ignore-capacity"):
-        evacuation.carry_out(api, planned, request, FakeClock())
+        engine.carry_out(api, planned, request, FakeClock())
     assert api.calls["evacuate"] == 0
     ignored = dataclasses.replace(request, ignore_capacity=True)
-    evacuation.carry_out(api, planned, ignored, FakeClock())
+    engine.carry_out(api, planned, ignored, FakeClock())
     assert api.calls["evacuate"] == 2
 
 
@@ -151,15 +154,15 @@ def test_force_down_is_planned_and_sent_before_the_first_evacuation() -> None:
     }
     assert planned.service_version == mv("2.53")
     assert api.calls["update_service"] == 0  # a plan changes nothing
-    request = evacuation.Request(EvacuateOptions(), force_down=True)
-    evacuation.carry_out(api, planned, request, FakeClock())
+    request = engine.Request(EvacuateOptions(), force_down=True)
+    engine.carry_out(api, planned, request, FakeClock())
     assert api.calls["update_service"] == 1
     assert api.calls["evacuate"] == 1
 
 
 def test_force_down_of_a_host_forced_down_already_changes_nothing() -> None:
     api = cloud(sized("a"))  # c1 is forced down in the fake
-    assert plan(api, force_down=True).service_changes == []
+    assert plan(api, force_down=True).service_changes == ()
 
 
 def down(api: FakeCompute, *hosts: str) -> None:
@@ -174,10 +177,8 @@ def down(api: FakeCompute, *hosts: str) -> None:
 def test_two_hosts_one_plan_one_capacity_check_one_poll_loop() -> None:
     api = cloud(sized("a"), dataclasses.replace(sized("b"), host="c3"))
     down(api, "c3")
-    request = evacuation.Request(
-        EvacuateOptions(), wait=WaitPolicy(timeout=600)
-    )
-    report = evacuation.evacuate_hosts(api, ["c1", "c3"], request, FakeClock())
+    request = engine.Request(EvacuateOptions(), wait=WaitPolicy(timeout=600))
+    report = engine.evacuate_hosts(api, ["c1", "c3"], request, FakeClock())
     assert report.sources == ("c1", "c3")
     assert {r.before.id: r.before.host for r in report.rows} == {
         "a": "c1",
@@ -193,42 +194,42 @@ def test_two_hosts_one_plan_one_capacity_check_one_poll_loop() -> None:
 @pytest.mark.parametrize(
     ("named", "down_too", "guard", "refused"),
     [
-        (["c1"], [], evacuation.Guard(), False),
+        (["c1"], [], engine.Guard(), False),
         # 4 hosts: more than 3.
-        (["c1", "c3", "c4", "c5"], [], evacuation.Guard(), True),
+        (["c1", "c3", "c4", "c5"], [], engine.Guard(), True),
         (
             ["c1", "c3", "c4", "c5"],
             [],
-            evacuation.Guard(max_hosts=4, max_fraction=0.6),
+            engine.Guard(max_hosts=4, max_fraction=0.6),
             False,
         ),
         # 1 named + 1 already down = 2 of 7: not more than a third.
-        (["c1"], ["c3"], evacuation.Guard(), False),
+        (["c1"], ["c3"], engine.Guard(), False),
         # 1 named + 2 already down = 3 of 7: more than a third.
-        (["c1"], ["c3", "c4"], evacuation.Guard(), True),
-        (["c1"], ["c3", "c4", "c5"], evacuation.Guard(max_hosts=9), True),
-        (["c1"], ["c3"], evacuation.Guard(max_fraction=0.25), True),
+        (["c1"], ["c3", "c4"], engine.Guard(), True),
+        (["c1"], ["c3", "c4", "c5"], engine.Guard(max_hosts=9), True),
+        (["c1"], ["c3"], engine.Guard(max_fraction=0.25), True),
     ],
 )
 def test_the_mass_failure_guard(
     named: list[str],
     down_too: list[str],
-    guard: evacuation.Guard,
+    guard: engine.Guard,
     refused: bool,
 ) -> None:
     api = cloud(sized("a"))
     down(api, *named, *down_too)
-    request = evacuation.Request(EvacuateOptions(), guard=guard)
+    request = engine.Request(EvacuateOptions(), guard=guard)
     if not refused:
-        evacuation.plan_hosts(api, named, request, FakeClock())
+        engine.plan_hosts(api, named, request, FakeClock())
         return
     with pytest.raises(Refused, match="mass failure") as exc:
-        evacuation.plan_hosts(api, named, request, FakeClock())
+        engine.plan_hosts(api, named, request, FakeClock())
     assert f"{len(named) + len(down_too)} computes would be down" in str(
         exc.value
     )
     accepted = dataclasses.replace(request, accept_mass_failure=True)
-    evacuation.plan_hosts(api, named, accepted, FakeClock())
+    engine.plan_hosts(api, named, accepted, FakeClock())
 
 
 def test_filters_choose_what_is_sent_and_say_why_the_rest_is_not() -> None:
@@ -268,12 +269,12 @@ def test_lock_holds_each_server_until_its_row_ends() -> None:
         sized("theirs"), locked=True, locked_reason="owner: do not touch"
     )
     api = cloud(sized("a"), theirs)
-    request = evacuation.Request(
+    request = engine.Request(
         EvacuateOptions(),
         wait=WaitPolicy(timeout=600),
         lock=True,
     )
-    report = evacuation.evacuate_host(api, "c1", request, FakeClock())
+    report = engine.evacuate_host(api, "c1", request, FakeClock())
     a, b = report.rows
     assert a.lock is LockState.UNLOCKED
     assert b.lock is LockState.ALREADY

@@ -7,16 +7,15 @@ import datetime
 
 import pytest
 
-from osc_evacuate.core import evacuation
 from osc_evacuate.core.clock import parse_nova_time
-from osc_evacuate.core.models import EvacuateOptions, Migration
+from osc_evacuate.core.models import EvacuateOptions, Migration, WaitPolicy
 from osc_evacuate.core.records import (
     FULL_READ_AFTER,
     Read,
     RecordCache,
     choose_read,
 )
-from osc_evacuate.core.waiter import WaitPolicy
+from tests.unit import engine
 from tests.unit.fake_compute import FakeClock, FakeCompute, server
 
 FULL, CHANGES = Read.FULL, Read.CHANGES
@@ -94,11 +93,11 @@ def test_the_window_trails_the_mark_by_the_overlap() -> None:
 
 
 def _run(api: FakeCompute, clock: FakeClock, **wait: object) -> list[str]:
-    request = evacuation.Request(
+    request = engine.Request(
         options=EvacuateOptions(),
         wait=WaitPolicy(timeout=3600, **wait),  # type: ignore[arg-type]
     )
-    report = evacuation.evacuate_host(api, "c1", request, clock)
+    report = engine.evacuate_host(api, "c1", request, clock)
     return [r.result.value for r in report.rows]
 
 

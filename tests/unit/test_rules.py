@@ -12,11 +12,14 @@ from osc_evacuate.core.models import EvacuateOptions, TargetState
 from osc_evacuate.core.rules import (
     EVACUATE_RULES,
     SERVICE_RULES,
+    EvacuateRule,
     choose_microversion,
     evacuate_body,
+    features,
     rule_for,
     service_requests,
     service_version,
+    stops_itself_from,
 )
 from tests.unit.bodies import BODIES
 
@@ -235,3 +238,56 @@ def test_force_down_requests(
         mv(version), "s-1", "c1", forced_down=True, disabled_reason=reason
     )
     assert [(r.method, r.path, r.body) for r in requests] == sent
+
+
+def test_the_reads_are_new_enough_for_every_feature_they_use() -> None:
+    for feature in features.READ_FEATURES:
+        assert feature.service == features.COMPUTE
+        assert feature.covers(features.READ_VERSION), feature
+    # Nothing that makes every list of servers dearer for Nova.
+    assert features.READ_VERSION < features.REQUEST_SPEC_PER_SERVER.first
+    # The display asks what openstacksdk asks, whatever it costs: one
+    # server, once.
+    assert features.DISPLAY_VERSION >= features.REQUEST_SPEC_PER_SERVER.first
+
+
+def test_every_feature_is_listed_once_with_a_range_in_order() -> None:
+    listed = [
+        value
+        for value in vars(features).values()
+        if isinstance(value, features.Feature)
+    ]
+    assert sorted(listed, key=id) == sorted(features.FEATURES, key=id)
+    for feature in features.FEATURES:
+        assert feature.last is None or feature.first <= feature.last
+        assert feature.what
+    compute = [f for f in features.FEATURES if f.service == "compute"]
+    # Every compute feature lies in what Nova 34 speaks.
+    assert all(f.first in CLOUD for f in compute)
+
+
+def test_derived_facts_follow_the_table() -> None:
+    assert stops_itself_from() == mv("2.95")
+    assert features.lock_version(CLOUD) == mv("2.73")
+    old = VersionRange(mv("2.1"), mv("2.60"))
+    assert features.lock_version(old) == mv("2.60")
+    assert features.read_version(old) == mv("2.60")
+    assert features.read_version(CLOUD) == mv("2.80")
+    assert features.hypervisor_version(CLOUD) == mv("2.87")
+    with pytest.raises(UsageError, match="need compute API microversion"):
+        features.require_tags(VersionRange(mv("2.1"), mv("2.25")))
+
+
+def test_rows_name_only_what_holds_in_their_range() -> None:
+    # Keyword rows: a fact left out is false there.
+    plain = EvacuateRule(first=mv("2.14"), last=mv("2.28"))
+    assert plain == EVACUATE_RULES[1]
+    assert not any(
+        (
+            plain.requires_shared_storage,
+            plain.host_validated,
+            plain.accepts_force,
+            plain.ends_stopped,
+            plain.returns_admin_pass,
+        )
+    )

@@ -15,23 +15,26 @@ from typing import Any
 
 import pytest
 
-from osc_evacuate.core import evacuation
 from osc_evacuate.core.api import EvacuateResponse
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
-from osc_evacuate.core.models import EvacuateOptions, Migration, Server
-from osc_evacuate.core.outcome import Result
+from osc_evacuate.core.models import (
+    EvacuateOptions,
+    Migration,
+    Result,
+    Server,
+    WaitPolicy,
+)
+from osc_evacuate.core.observation import Observation, RowPolicy
 from osc_evacuate.core.verdict import (
     FAULT_POLLS,
     RULES,
     STUCK_AFTER,
     Kind,
-    Observation,
-    RowPolicy,
     Verdict,
     decide,
 )
-from osc_evacuate.core.waiter import WaitPolicy
+from tests.unit import engine
 from tests.unit.fake_compute import FakeClock, FakeCompute, server
 
 SOURCE = "c1"
@@ -386,16 +389,16 @@ def test_every_combination_gets_the_verdict_the_table_states() -> None:
         (
             ComputeAPIError("Service Unavailable", 503),
             STUCK_AFTER,
-            Kind.UNPROVEN,
+            Kind.NOT_PROVEN,
         ),
         # Nova's last word: a token it refuses, a policy, a bad marker.
         (
             ComputeAPIError("The request requires auth", 401),
             0.0,
-            Kind.UNPROVEN,
+            Kind.NOT_PROVEN,
         ),
-        (ComputeAPIError("Policy does not allow", 403), 0.0, Kind.UNPROVEN),
-        (ComputeAPIError("marker [x] not found", 400), 0.0, Kind.UNPROVEN),
+        (ComputeAPIError("Policy does not allow", 403), 0.0, Kind.NOT_PROVEN),
+        (ComputeAPIError("marker [x] not found", 400), 0.0, Kind.NOT_PROVEN),
         # keystoneauth gave up before sending: Keystone's 503 passes...
         (
             ComputeAPIError("Keystone 503", sent=False, transient=True),
@@ -406,7 +409,7 @@ def test_every_combination_gets_the_verdict_the_table_states() -> None:
         (
             ComputeAPIError("Keystone 401", sent=False, transient=False),
             0.0,
-            Kind.UNPROVEN,
+            Kind.NOT_PROVEN,
         ),
     ],
 )
@@ -459,7 +462,7 @@ def test_only_keep_waiting_leaves_the_row_alone() -> None:
         Kind.FAILED: Result.FAILED,
         Kind.DELETED: Result.DELETED,
         Kind.STUCK: Result.STUCK,
-        Kind.UNPROVEN: Result.NOT_PROVEN,
+        Kind.NOT_PROVEN: Result.NOT_PROVEN,
     }
     for kind in Kind:
         assert kind.ends_as is ends.get(kind), kind
@@ -695,12 +698,12 @@ def test_debug_log_tells_each_poll_and_verdict(
 ) -> None:
     api = FakeCompute(server("a"), server("b"))
     api.no_valid_host = {"b"}
-    request = evacuation.Request(
+    request = engine.Request(
         options=EvacuateOptions(password="s3cr3t-Pa55"),
         wait=WaitPolicy(timeout=600),
     )
     with caplog.at_level(logging.DEBUG, logger="osc_evacuate"):
-        evacuation.evacuate_host(api, "c1", request, FakeClock())
+        engine.evacuate_host(api, "c1", request, FakeClock())
     waiter = [
         r.getMessage() for r in caplog.records if r.name.endswith("waiter")
     ]
@@ -724,12 +727,12 @@ def test_debug_log_tells_each_poll_and_verdict(
 
 def wait_for(
     api: FakeCompute, clock: FakeClock, retries: int = 0
-) -> evacuation.Report:
-    request = evacuation.Request(
+) -> engine.Report:
+    request = engine.Request(
         options=EvacuateOptions(),
         wait=WaitPolicy(timeout=600, retries=retries),
     )
-    return evacuation.evacuate_host(api, "c1", request, clock)
+    return engine.evacuate_host(api, "c1", request, clock)
 
 
 def test_the_pause_stays_short_while_nova_shows_progress() -> None:

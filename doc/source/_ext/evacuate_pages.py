@@ -36,7 +36,7 @@ from osc_evacuate.commands import (
     plan_view,
     server,
 )
-from osc_evacuate.core import outcome, preflight, rules, verdict
+from osc_evacuate.core import models, plan, rules, verdict
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
     EVACUABLE_VM_STATES,
@@ -119,6 +119,11 @@ COLUMN_MEANINGS = {
         "what ``--lock`` did: ``locked, then unlocked``, ``locked`` (an "
         "unlock failed, with why), ``already locked: left locked``, ``not "
         "locked: <why>``; empty without ``--lock``"
+    ),
+    "Request ID": (
+        "Nova's ``x-openstack-request-id`` of the evacuate request that did "
+        "the work (or that Nova refused): the id Nova's own logs give that "
+        "request; empty when this run sent none"
     ),
     "Host Action": (
         "what ``--force-down`` would change on the source's nova-compute "
@@ -318,11 +323,26 @@ class OptionMicroversions(GeneratedTable):
         rows.append(
             (
                 "``--target-state stopped``",
-                f"any; below {preflight.STOPS_ITSELF} only with ``--wait``: "
-                "each server is stopped once it has landed",
+                f"any; below {rules.stops_itself_from()} only with "
+                "``--wait``: each server is stopped once it has landed",
             )
         )
         return list_table(("Option", "Microversions"), rows)
+
+
+class Features(GeneratedTable):
+    """rules.features.FEATURES: the other microversion facts relied on."""
+
+    def lines(self) -> list[str]:
+        rows = [
+            (
+                feature.service,
+                feature.versions(),
+                feature.what,
+            )
+            for feature in rules.FEATURES
+        ]
+        return list_table(("API", "Microversions", "What it gives"), rows)
 
 
 def parse_exit_codes(text: str) -> list[tuple[int, str]]:
@@ -381,7 +401,7 @@ def literal_options(words: str) -> str:
 
 
 class PowerStates(GeneratedTable):
-    """outcome.expected_status: the status a verified server is in."""
+    """plan.expected_status: the status a verified server is in."""
 
     def lines(self) -> list[str]:
         check_described(
@@ -402,8 +422,7 @@ class PowerStates(GeneratedTable):
                 host=None,
             )
             ends = [
-                outcome.expected_status(before, target)
-                for target in TargetState
+                plan.expected_status(before, target) for target in TargetState
             ]
             rows.append(
                 (f"{status} (vm_state ``{vm_state}``)", *ends),
@@ -428,10 +447,11 @@ def server_fields() -> tuple[str, ...]:
         task_state=None,
         host=None,
     )
-    row = outcome.ServerOutcome(
-        before=before,
-        action=outcome.Action.SUBMITTED,
-        result=outcome.Result.SUBMITTED,
+    row = models.ServerOutcome(
+        models.PlannedRow(
+            before, models.Action.SUBMITTED, models.Result.SUBMITTED
+        ),
+        models.Result.SUBMITTED,
         admin_pass="generated",
     )
     names, _ = server.show(row, server.Shown(), reveal_password=True)
@@ -581,12 +601,12 @@ def enum_table(
 
 class Actions(GeneratedTable):
     def lines(self) -> list[str]:
-        return enum_table(self, "action", outcome.Action, ACTION_MEANINGS)
+        return enum_table(self, "action", models.Action, ACTION_MEANINGS)
 
 
 class Results(GeneratedTable):
     def lines(self) -> list[str]:
-        return enum_table(self, "result", outcome.Result, RESULT_MEANINGS)
+        return enum_table(self, "result", models.Result, RESULT_MEANINGS)
 
 
 class WaitRules(GeneratedTable):
@@ -630,6 +650,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     for name, directive in (
         ("evacuate-microversions", MicroversionRules),
         ("evacuate-option-microversions", OptionMicroversions),
+        ("evacuate-features", Features),
         ("evacuate-exit-codes", ExitCodes),
         ("evacuate-power-states", PowerStates),
         ("evacuate-columns", Columns),

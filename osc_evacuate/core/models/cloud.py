@@ -1,13 +1,15 @@
-"""Typed values passed between the commands, the core and the compute API."""
+"""The cloud's objects as the core sees them: Nova's servers, services,
+hypervisors and evacuation records, Glance's images, Placement's room.
+
+Parsed from Nova's JSON by parse.py; judged by everything else. Frozen:
+what was read is never changed, only read again.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Mapping
 from typing import Any
-
-from osc_evacuate.core import defaults
 
 # Nova evacuates only servers in these vm_states.
 EVACUABLE_VM_STATES = frozenset({"active", "stopped", "error"})
@@ -17,22 +19,8 @@ EVACUABLE_VM_STATES = frozenset({"active", "stopped", "error"})
 MIGRATION_DONE = "done"
 MIGRATION_SUCCEEDED = frozenset({"done", "completed"})
 MIGRATION_FAILED = frozenset({"error", "failed"})
-
-
-class TargetState(enum.Enum):
-    """The power state an evacuated server must end in."""
-
-    PRESERVE = defaults.PRESERVE  # ACTIVE stays ACTIVE, SHUTOFF SHUTOFF
-    STOPPED = defaults.STOPPED  # every server ends SHUTOFF
-
-
-@dataclasses.dataclass(frozen=True)
-class EvacuateOptions:
-    host: str | None = None  # destination; None lets the scheduler pick
-    force: bool = False  # bypass the scheduler's check of host
-    shared_storage: bool = False  # only meaningful before 2.14
-    password: str | None = dataclasses.field(default=None, repr=False)
-    target_state: TargetState = TargetState.PRESERVE
+# The hypervisor type of a compute that drives Ironic bare-metal nodes.
+IRONIC = "ironic"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +126,11 @@ class Hypervisor:
     local_gb: int | None = None
     local_gb_used: int | None = None
 
+    @property
+    def bare_metal(self) -> bool:
+        """An Ironic node: Nova cannot evacuate its servers."""
+        return self.type == IRONIC
+
 
 @dataclasses.dataclass(frozen=True)
 class Room:
@@ -169,3 +162,13 @@ class Migration:
     @property
     def finished(self) -> bool:
         return self.succeeded or self.failed
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceRequest:
+    """A change to a compute service, as rules.service_requests builds it
+    for a microversion (force it down, disable it, enable it)."""
+
+    method: str
+    path: str
+    body: dict[str, object]

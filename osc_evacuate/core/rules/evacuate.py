@@ -2,7 +2,8 @@
 
 One table says what each range of compute API microversions accepts and
 does; request bodies, option checks and microversion choice are all derived
-from it, so a new Nova rule is one new row.
+from it, so a new Nova rule is one new row. Each row names only what holds
+in its range: a fact left out is false there.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from osc_evacuate.core.models import EvacuateOptions, TargetState
 LOG = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EvacuateRule:
     first: Microversion
-    last: Microversion | None  # None: still in force at the newest version
-    requires_shared_storage: bool  # body must carry onSharedStorage
-    host_validated: bool  # the scheduler checks a requested host
-    accepts_force: bool  # body may carry force (skip that check)
-    ends_stopped: bool  # Nova leaves evacuated servers STOPPED
-    returns_admin_pass: bool  # the 200 carries {"adminPass": ...}
+    last: Microversion | None = None  # None: in force at the newest version
+    requires_shared_storage: bool = False  # body carries onSharedStorage
+    host_validated: bool = False  # the scheduler checks a requested host
+    accepts_force: bool = False  # body may carry force (skip that check)
+    ends_stopped: bool = False  # Nova leaves evacuated servers STOPPED
+    returns_admin_pass: bool = False  # the 200 carries {"adminPass": ...}
 
     def covers(self, version: Microversion) -> bool:
         if version < self.first:
@@ -35,12 +36,30 @@ class EvacuateRule:
 
 
 EVACUATE_RULES: tuple[EvacuateRule, ...] = (
-    EvacuateRule(mv("2.1"), mv("2.13"), True, False, False, False, True),
-    EvacuateRule(mv("2.14"), mv("2.28"), False, False, False, False, False),
-    EvacuateRule(mv("2.29"), mv("2.67"), False, True, True, False, False),
-    EvacuateRule(mv("2.68"), mv("2.94"), False, True, False, False, False),
-    EvacuateRule(mv("2.95"), None, False, True, False, True, False),
+    # A host given is forced: the scheduler is not asked.
+    EvacuateRule(
+        first=mv("2.1"),
+        last=mv("2.13"),
+        requires_shared_storage=True,
+        returns_admin_pass=True,
+    ),
+    # Nova finds shared storage itself.
+    EvacuateRule(first=mv("2.14"), last=mv("2.28")),
+    EvacuateRule(
+        first=mv("2.29"),
+        last=mv("2.67"),
+        host_validated=True,
+        accepts_force=True,
+    ),
+    EvacuateRule(first=mv("2.68"), last=mv("2.94"), host_validated=True),
+    EvacuateRule(first=mv("2.95"), host_validated=True, ends_stopped=True),
 )
+
+
+def stops_itself_from() -> Microversion:
+    """The first microversion at which Nova leaves evacuated servers
+    stopped: below it, --target-state stopped stops them once landed."""
+    return next(r.first for r in EVACUATE_RULES if r.ends_stopped)
 
 
 def rule_for(version: Microversion) -> EvacuateRule:
@@ -206,110 +225,3 @@ def evacuate_body(
             raise UsageError(f"--force is not accepted at {version}")
         body["force"] = True
     return body
-
-
-# Servers show their tags, and take tag filters, from 2.26.
-TAGS = mv("2.26")
-
-
-def require_tags(cloud: VersionRange) -> None:
-    if cloud.maximum < TAGS:
-        raise UsageError(
-            f"--tag and --exclude-tag need compute API microversion {TAGS} "
-            f"or later; this cloud accepts {cloud}"
-        )
-
-
-# -- The compute service: forcing it down, disabling it (os-services) --
-
-
-@dataclasses.dataclass(frozen=True)
-class ServiceRule:
-    first: Microversion
-    last: Microversion | None
-    by_id: bool  # PUT /os-services/{id}; before, an action per change
-
-    def covers(self, version: Microversion) -> bool:
-        return self.first <= version and (
-            self.last is None or version <= self.last
-        )
-
-
-SERVICE_RULES: tuple[ServiceRule, ...] = (
-    # forced_down exists from 2.11: PUT /os-services/force-down, and
-    # disable-log-reason for a reason.
-    ServiceRule(mv("2.11"), mv("2.52"), False),
-    # From 2.53 services are addressed by UUID, one PUT for every change.
-    ServiceRule(mv("2.53"), None, True),
-)
-BINARY = "nova-compute"
-
-
-@dataclasses.dataclass(frozen=True)
-class ServiceRequest:
-    method: str
-    path: str
-    body: dict[str, object]
-
-
-def service_version(cloud: VersionRange) -> Microversion:
-    """The microversion to change a compute service at: the first of the
-    newest rule this cloud accepts, or a UsageError."""
-    for rule in reversed(SERVICE_RULES):
-        if rule.first in cloud:
-            LOG.debug("compute service changes at %s", rule.first)
-            return rule.first
-    raise UsageError(
-        f"--force-down needs compute API microversion "
-        f"{SERVICE_RULES[0].first} or later; this cloud accepts {cloud}"
-    )
-
-
-def service_requests(
-    version: Microversion,
-    service_id: str,
-    host: str,
-    *,
-    forced_down: bool | None = None,
-    disabled_reason: str | None = None,
-    enable: bool = False,
-) -> list[ServiceRequest]:
-    """The requests that set forced_down, and disable the service with a
-    reason (or enable it), at version."""
-    rule = next((r for r in SERVICE_RULES if r.covers(version)), None)
-    if rule is None:
-        raise UsageError(
-            f"compute services cannot be forced down at {version}"
-        )
-    if rule.by_id:
-        body: dict[str, object] = {}
-        if forced_down is not None:
-            body["forced_down"] = forced_down
-        if disabled_reason is not None:
-            body.update(status="disabled", disabled_reason=disabled_reason)
-        elif enable:
-            body["status"] = "enabled"
-        if not body:
-            return []
-        return [ServiceRequest("PUT", f"/os-services/{service_id}", body)]
-    which: dict[str, object] = {"host": host, "binary": BINARY}
-    out = []
-    if forced_down is not None:
-        out.append(
-            ServiceRequest(
-                "PUT",
-                "/os-services/force-down",
-                {**which, "forced_down": forced_down},
-            )
-        )
-    if disabled_reason is not None:
-        out.append(
-            ServiceRequest(
-                "PUT",
-                "/os-services/disable-log-reason",
-                {**which, "disabled_reason": disabled_reason},
-            )
-        )
-    elif enable:
-        out.append(ServiceRequest("PUT", "/os-services/enable", which))
-    return out
