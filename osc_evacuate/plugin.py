@@ -4,8 +4,10 @@ OSC imports this on every `openstack` run, so it imports nothing heavy: the
 transport (core.nova, core.transport and keystoneauth's adapter) is loaded
 only when one of our commands asks OSC for the client.
 
-It is imported before OSC logs anything, which is when the values given to
---password are taken out of every log record (see redact.py).
+It is imported before OSC logs anything: when the command line is our
+``server evacuate`` with --password, that is when the values are taken out
+of OSC's log of the command line (see redact.py). Any other command's
+logging is left as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-redact.install(sys.argv[1:])
+redact.install(sys.argv[1:], sys.argv[0])
 
 # Not "compute": that name is OSC's own. Our commands speak to Nova's compute
 # API and honour --os-compute-api-version, so there is no version of ours.
