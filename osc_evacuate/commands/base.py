@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     # The core loads when a command runs, not when OSC lists commands.
     from osc_evacuate.core.api import ComputeAPI
     from osc_evacuate.core.clock import Clock
+    from osc_evacuate.core.evacuation import FenceAll
+    from osc_evacuate.core.journal import Journal
     from osc_evacuate.core.models import Plan, Report, Request
 
 LOG = logging.getLogger(__name__)
@@ -112,6 +114,9 @@ class EvacuateCommand(OwnParser):
     # None: the system's. Unit tests give a fake one: --wait then sleeps
     # in fake time.
     clock: Clock | None = None
+    # None: the user's (journal.default_directory). Unit tests give one
+    # that keeps nothing.
+    journal: Journal | None = None
     # The option that names a destination host, for the core's errors.
     destination_option = "--host"
 
@@ -134,6 +139,7 @@ class EvacuateCommand(OwnParser):
         parsed_args: argparse.Namespace,
         api: ComputeAPI,
         request: Request,
+        journal: Journal,
     ) -> Plan:
         """Hook: read and plan, sending nothing."""
         raise NotImplementedError
@@ -142,28 +148,56 @@ class EvacuateCommand(OwnParser):
         """Hook: ask for what the plan needs confirmed before it is
         carried out; raise CommandError when not confirmed."""
 
+    def fence(self, request: Request) -> FenceAll:
+        """Hook: what fences the plan's hosts by command (nothing)."""
+        return lambda fencing: None
+
     def evacuate(self, parsed_args: argparse.Namespace) -> Ran:
         """Plan from the options; then print the plan (--dry-run), or
         confirm and carry it out."""
         from osc_evacuate.core import evacuation, refusals
+        from osc_evacuate.core.journal import Journal, default_directory
 
         api = self.app.client_manager.evacuate
         progress = ProgressLine(self.app.stderr)
+        journal = self.journal or Journal(default_directory())
         try:
             request = self._request(parsed_args, api)
-            planned = self.plan(parsed_args, api, request)
+            planned = self.plan(parsed_args, api, request, journal)
             if parsed_args.dry_run:
-                why = refusals.capacity_refusal(planned, request)
+                why = refusals.plan_refusal(planned, request)
                 self._refused_in_dry_run(why)
                 return Ran(planned)
             _warn_about_capacity(planned)
             self.confirm(parsed_args, planned)
             report = evacuation.carry_out(
-                api, planned, request, self.clock, progress
+                api,
+                planned,
+                request,
+                self.clock,
+                progress,
+                self.fence(request),
+                journal,
             )
-            return Ran(planned, report)
         finally:
             progress.close()
+        if report.on_the_wire:
+            self._say_on_the_wire(report)
+        return Ran(planned, report)
+
+    def _say_on_the_wire(self, report: Report) -> None:
+        """Ctrl-C cut requests short: say which, and what a rerun does."""
+        names = {r.id: r.before.name for r in report.rows}
+        listed = ", ".join(
+            f"{names.get(sid) or sid} ({sid})" for sid in report.on_the_wire
+        )
+        self.app.stderr.write(
+            f"Interrupted while {len(report.on_the_wire)} evacuate "
+            f"request(s) were on their way: {listed}. Nova may still carry "
+            "them out. Running this command again waits for them (with "
+            "--wait) and never sends those servers a second evacuation "
+            "while one may still land.\n"
+        )
 
     def _request(
         self, parsed_args: argparse.Namespace, api: ComputeAPI

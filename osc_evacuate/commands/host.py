@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import enum
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,14 @@ from osc_evacuate.commands import (
 
 if TYPE_CHECKING:
     from osc_evacuate.core.api import ComputeAPI
-    from osc_evacuate.core.models import Plan, Request, ServerOutcome
+    from osc_evacuate.core.evacuation import FenceAll
+    from osc_evacuate.core.journal import Journal
+    from osc_evacuate.core.models import (
+        Fencing,
+        Plan,
+        Request,
+        ServerOutcome,
+    )
 
 LOG = logging.getLogger(__name__)
 
@@ -37,6 +45,7 @@ COLUMNS = (
     "Seconds",
     "Locked",
     "Request ID",
+    "Fencing",
 )
 
 
@@ -78,6 +87,7 @@ class EvacuateHost(base.Lister):
         options.add_plan_options(parser)
         options.add_force_down_options(parser)
         host_options.add_filter_options(parser)
+        host_options.add_fencing_options(parser)
         host_options.add_lock_option(parser)
         host_options.add_guard_options(parser)
         return parser
@@ -100,11 +110,12 @@ class EvacuateHost(base.Lister):
         parsed_args: argparse.Namespace,
         api: ComputeAPI,
         request: Request,
+        journal: Journal,
     ) -> Plan:
         from osc_evacuate.core import preflight
 
         hosts = parsed_args.hosts
-        return preflight.plan_hosts(api, hosts, request, self.clock)
+        return preflight.plan_hosts(api, hosts, request, self.clock, journal)
 
     def confirm(self, parsed_args: argparse.Namespace, plan: Plan) -> None:
         if plan.service_changes:
@@ -116,6 +127,11 @@ class EvacuateHost(base.Lister):
                 parsed_args.yes,
             )
 
+    def fence(self, request: Request) -> FenceAll:
+        from osc_evacuate.core.fencing import Fencer
+
+        return Fencer(request.fence, self.app.stderr).fence_all
+
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
@@ -124,15 +140,20 @@ class EvacuateHost(base.Lister):
         if ran.report is None:
             plan = ran.plan
             return COLUMNS + plan_view.PLAN_COLUMNS, [
-                planned_row(r) + plan_view.plan_values(plan, r)
+                planned_row(r, plan_view.fencing(plan, r.before.host))
+                + plan_view.plan_values(plan, r)
                 for r in map(plan_view.as_run, plan.rows)
             ]
         report = ran.report
         self.exit_code = exit_codes.exit_code(report.rows, report.interrupted)
-        return COLUMNS, [row_of(r) for r in report.rows]
+        return COLUMNS, [
+            row_of(r, report.fencing_of(r.before.host)) for r in report.rows
+        ]
 
 
-def row_of(row: ServerOutcome) -> tuple[Any, ...]:
+def row_of(
+    row: ServerOutcome, fencing: Fencing | str | None
+) -> tuple[Any, ...]:
     return (
         row.before.id,
         row.before.name,
@@ -148,6 +169,7 @@ def row_of(row: ServerOutcome) -> tuple[Any, ...]:
         row.seconds,
         locked(row),
         row.request_id,
+        fencing.value if isinstance(fencing, enum.Enum) else fencing,
     )
 
 
@@ -160,9 +182,9 @@ def locked(row: ServerOutcome) -> str | None:
     return row.lock.value
 
 
-def planned_row(row: ServerOutcome) -> tuple[Any, ...]:
+def planned_row(row: ServerOutcome, fencing: str | None) -> tuple[Any, ...]:
     """A row of the plan in a run's columns: what a run would do."""
-    values = list(row_of(row))
+    values = list(row_of(row, fencing))
     values[COLUMNS.index("Action")] = plan_view.action(row)
     values[COLUMNS.index("Result")] = plan_view.result(row)
     return tuple(values)

@@ -22,7 +22,12 @@ from osc_evacuate.core import defaults
 from osc_evacuate.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from osc_evacuate.core.models import Guard, Request, ServerFilter
+    from osc_evacuate.core.models import (
+        FenceCommands,
+        Guard,
+        Request,
+        ServerFilter,
+    )
 
 LOG = logging.getLogger(__name__)
 # A guard past this many hosts guards nothing.
@@ -106,6 +111,47 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_fencing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fence-command",
+        metavar="<command>",
+        type=one_line,
+        help=(
+            "Fence each host before anything is sent: run this command for "
+            "it (its name where the command says {host}, else as its last "
+            "argument, as fence-agents take -n); it must exit 0. Its output "
+            "goes to stderr. Needed, or --fenced, or --force-down, for a "
+            "host that Nova reads down by its heartbeat alone"
+        ),
+    )
+    parser.add_argument(
+        "--fence-check",
+        metavar="<command>",
+        type=one_line,
+        help=(
+            "After --fence-command, this command must report the host off "
+            "(fence-agents' -o status convention: exit 2 is off, 0 on), or "
+            "nothing is sent"
+        ),
+    )
+    parser.add_argument(
+        "--fenced",
+        action="store_true",
+        help=(
+            "The hosts are fenced (powered off): you say so. Needed, or "
+            "--fence-command, or --force-down, for a host that Nova reads "
+            "down by its heartbeat alone; recorded in the report"
+        ),
+    )
+
+
+def one_line(text: str) -> str:
+    """A command: one line, not empty."""
+    if not text.strip() or "\n" in text:
+        raise argparse.ArgumentTypeError("expected a command on one line")
+    return text
+
+
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock",
@@ -147,6 +193,13 @@ def request(parsed_args: argparse.Namespace, request: Request) -> Request:
     """The Request with host evacuate's own options."""
     if parsed_args.disable_reason is not None and not parsed_args.force_down:
         raise UsageError("--disable-reason needs --force-down")
+    if parsed_args.fence_check is not None and not parsed_args.fence_command:
+        raise UsageError("--fence-check needs --fence-command")
+    if parsed_args.fenced and parsed_args.fence_command:
+        raise UsageError(
+            "--fenced says the hosts are fenced already: give it or "
+            "--fence-command, not both"
+        )
     return dataclasses.replace(
         request,
         max_parallel=parsed_args.max_parallel,
@@ -157,7 +210,15 @@ def request(parsed_args: argparse.Namespace, request: Request) -> Request:
         lock=parsed_args.lock,
         guard=guard(parsed_args),
         accept_mass_failure=parsed_args.yes,
+        fence=fence_commands(parsed_args),
+        fenced=parsed_args.fenced,
     )
+
+
+def fence_commands(parsed_args: argparse.Namespace) -> FenceCommands:
+    from osc_evacuate.core.models import FenceCommands
+
+    return FenceCommands(parsed_args.fence_command, parsed_args.fence_check)
 
 
 def server_filter(parsed_args: argparse.Namespace) -> ServerFilter:

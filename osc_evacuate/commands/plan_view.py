@@ -47,6 +47,19 @@ def result(row: ServerOutcome) -> str:
     return PLANNED if row.result is Result.SUBMITTED else row.result.value
 
 
+def fencing(plan: Plan, host: str | None) -> str | None:
+    """How a run would fence the row's host, or why it would not."""
+    from osc_evacuate.core.models import Fencing
+
+    how = plan.fencing_of(host)
+    would = {
+        Fencing.FORCE_DOWN: "would force down (--force-down)",
+        Fencing.COMMAND: "would run --fence-command",
+        Fencing.CHECKED: "would run --fence-command, then --fence-check",
+    }
+    return None if how is None else would.get(how, how.value)
+
+
 def host_action(plan: Plan, host: str | None) -> str | None:
     """What --force-down would change on the host's service."""
     changes = [

@@ -23,6 +23,7 @@ from osc_evacuate.core.errors import ComputeAPIError
 
 if TYPE_CHECKING:
     from osc_evacuate.core.api import ComputeAPI
+    from osc_evacuate.core.journal import Journal
     from osc_evacuate.core.models import (
         Plan,
         Request,
@@ -98,11 +99,12 @@ class EvacuateServer(base.ShowOne):
         parsed_args: argparse.Namespace,
         api: ComputeAPI,
         request: Request,
+        journal: Journal,
     ) -> Plan:
         from osc_evacuate.core import preflight
 
         name = parsed_args.server
-        return preflight.plan_server(api, name, request, self.clock)
+        return preflight.plan_server(api, name, request, self.clock, journal)
 
     def take_action(
         self, parsed_args: argparse.Namespace

@@ -37,6 +37,11 @@ class ComputeAPI(Protocol):
 
     def version_range(self) -> VersionRange: ...
 
+    def answer_timeout(self) -> float:
+        """Seconds a request waits for its answer before it is given up
+        (no answer: Nova may act on it all the same)."""
+        ...
+
     def nova_now(self) -> datetime.datetime | None:
         """Nova's clock now (naive UTC), as the Date of its latest answer
         tells it; None until an answer carried one."""

@@ -46,3 +46,7 @@ CLOCK_SKEW = 60.0
 # time of the poll before it. NTP keeps hosts well within it; a compute
 # further behind is caught by reading its landed servers one by one.
 POLL_OVERLAP = 2.0
+
+# Seconds a --fence-command or --fence-check may take (fence-agents' own
+# power timeouts are 20 s and less, with retries).
+FENCE_TIMEOUT = 120.0

@@ -18,10 +18,12 @@ from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import POLL_OVERLAP, Clock, SystemClock
 from osc_evacuate.core.destinations import DestinationWatch
 from osc_evacuate.core.errors import ComputeAPIError, Refused
+from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.ledger import Ledger
 from osc_evacuate.core.locks import UNLOCK_ON_INTERRUPT, Locked, Locks
 from osc_evacuate.core.models import (
     Action,
+    HostFencing,
     Plan,
     Report,
     Request,
@@ -29,7 +31,7 @@ from osc_evacuate.core.models import (
     ServerOutcome,
     WaitPolicy,
 )
-from osc_evacuate.core.refusals import capacity_refusal
+from osc_evacuate.core.refusals import plan_refusal
 from osc_evacuate.core.retry import retrying
 from osc_evacuate.core.rules import evacuate_body
 from osc_evacuate.core.submit import Sent, Submission, Submitter
@@ -41,6 +43,7 @@ from osc_evacuate.core.window import PollWindow, Window, window_start
 LOG = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Sequence[ServerOutcome]], None]
+FenceAll = Callable[[Sequence[HostFencing]], None]
 
 
 def carry_out(
@@ -49,12 +52,16 @@ def carry_out(
     request: Request,
     clock: Clock | None = None,
     on_progress: ProgressCallback = lambda rows: None,
+    fence: FenceAll = lambda fencing: None,
+    journal: Journal | None = None,
 ) -> Report:
-    """Refuse what does not fit, change the hosts' compute services, then
-    submit and (with --wait) prove."""
-    why = capacity_refusal(plan, request)
+    """Refuse a host not known fenced or servers that do not fit; fence
+    the hosts the plan fences by command (fencing.Fencer.fence_all); change
+    the hosts' compute services; then submit and (with --wait) prove."""
+    why = plan_refusal(plan, request)
     if why is not None:
         raise Refused(why)
+    fence(plan.fencing)
     for change in plan.service_changes:
         assert plan.service_version is not None  # set with the changes
         LOG.debug(
@@ -65,7 +72,7 @@ def carry_out(
             change.request.body,
         )
         api.update_service(plan.service_version, change.request)
-    run = Run(api, plan, request, clock or SystemClock(), on_progress)
+    run = Run(api, plan, request, clock or SystemClock(), on_progress, journal)
     try:
         polls = run.go()
     except KeyboardInterrupt:
@@ -86,11 +93,13 @@ class Run:
         request: Request,
         clock: Clock,
         on_progress: ProgressCallback,
+        journal: Journal | None,
     ) -> None:
         self.api, self.plan, self.clock = api, plan, clock
         self.wait = request.wait
         self.on_progress = on_progress
         self.ledger = Ledger(plan.rows)
+        self.on_the_wire: frozenset[str] = frozenset()
         self.locks = Locks(api, api.version_range()) if request.lock else None
         version = plan.microversion
         self.submitter = Submitter(
@@ -98,6 +107,7 @@ class Run:
             Submission(version, evacuate_body(version, request.options)),
             clock,
             request.max_parallel,
+            journal,
         )
 
     def go(self) -> int:
@@ -122,7 +132,12 @@ class Run:
         return poller.polls
 
     def _poller(self, wait: WaitPolicy, start: Window) -> Poller:
-        tracker = RowTracker(self.api, self.ledger.rows(), start.began)
+        tracker = RowTracker(
+            self.api,
+            self.ledger.rows(),
+            start.began,
+            self.clock.monotonic(),
+        )
         self.tracker = tracker
         window = PollWindow(
             self.api,
@@ -204,9 +219,9 @@ class Run:
 
     def interrupted(self) -> None:
         """Ctrl-C: say what it left each row at, and unlock."""
-        on_the_wire = self.submitter.in_flight
+        self.on_the_wire = self.submitter.in_flight
         for row in self.ledger.rows():
-            self.ledger.put(interrupted(row, row.id in on_the_wire))
+            self.ledger.put(interrupted(row, row.id in self.on_the_wire))
         self.release_locks(within=UNLOCK_ON_INTERRUPT)
 
     def release_locks(self, within: float | None) -> None:
@@ -221,6 +236,8 @@ class Run:
             self.ledger.rows(),
             polls,
             interrupted,
+            fencing=self.plan.fencing,
+            on_the_wire=tuple(sorted(self.on_the_wire)),
         )
 
 

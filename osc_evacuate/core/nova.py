@@ -109,6 +109,9 @@ class NovaReads:
             )
         return self._range
 
+    def answer_timeout(self) -> float:
+        return self._http.timeout
+
     def nova_now(self) -> datetime.datetime | None:
         clock = self._http.nova_clock
         return clock.now() if clock else None

@@ -9,10 +9,20 @@ went_wrong...) as properties, so that a rule reads as one line.
 from __future__ import annotations
 
 import dataclasses
+import enum
 
 from osc_evacuate.core import defaults
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.models import Migration, Server
+
+
+class EarlierRequest(enum.Enum):
+    """An earlier run's request, sent and never answered, for a server
+    with no record of it yet."""
+
+    NONE = "none"  # no such request
+    ON_ITS_WAY = "on its way"  # it may still reach Nova
+    NEVER_LANDED = "never landed"  # it can no longer reach Nova
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +44,8 @@ class Observation:
     destination_up: bool | None = None
     # Whether a poll has shown the server since the last stop was sent.
     seen_since_stop: bool = True
+    # An earlier run's request that Nova never answered (journal.py).
+    earlier: EarlierRequest = EarlierRequest.NONE
 
     @property
     def status(self) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from osc_evacuate.core import history
 from osc_evacuate.core.models import (
@@ -46,14 +46,41 @@ def plan_servers(
     on_host: Iterable[Server],
     migrations: list[Migration],
     target: TargetState,
+    pending: Mapping[str, float] | None = None,
 ) -> list[PlannedRow]:
-    """Rows for the servers still on the failed host."""
+    """Rows for the servers still on the failed host.
+
+    pending: seconds an earlier run's unanswered request for a server may
+    still reach Nova (journal.py): such a server is waited for, not sent.
+    """
     latest = history.latest_by_instance(migrations)
     ids = history.ids_by_instance(migrations)
-    return [
+    rows = [
         _row(server, latest.get(server.id), ids.get(server.id, set()), target)
         for server in on_host
     ]
+    return [_earlier(row, (pending or {}).get(row.id)) for row in rows]
+
+
+def _earlier(row: PlannedRow, pending: float | None) -> PlannedRow:
+    if pending is None or row.action is not Action.SUBMITTED:
+        return row
+    LOG.debug(
+        "plan %s: an earlier request may land for %.0f s more: waited for",
+        row.id,
+        pending,
+    )
+    return dataclasses.replace(
+        row,
+        action=Action.RESUMED,
+        result=Result.IN_PROGRESS,
+        earlier_pending=pending,
+        error=(
+            "an earlier run's evacuate request, never answered, may still "
+            f"reach Nova for {pending:.0f} s: not sent again before then "
+            "(a run with --wait waits for it)"
+        ),
+    )
 
 
 def _row(

@@ -24,12 +24,15 @@ from osc_evacuate.core.clock import (
 )
 from osc_evacuate.core.computes import find_compute_service, read_services
 from osc_evacuate.core.errors import Refused
+from osc_evacuate.core.fencing import how_fenced
+from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
     SCHEDULER,
     Action,
     ComputeService,
     HostChange,
+    HostFencing,
     Hypervisor,
     Migration,
     Plan,
@@ -49,6 +52,7 @@ def plan_hosts(
     hosts: Sequence[str],
     request: Request,
     clock: Clock | None = None,
+    journal: Journal | None = None,
 ) -> Plan:
     """Every server of the hosts, and what a run would do with each."""
     sources = tuple(dict.fromkeys(hosts))
@@ -67,7 +71,7 @@ def plan_hosts(
     refusals.check_target(request.options, set(sources), everything)
     on_host = {h: api.servers_on_host(h) for h in sources}
     records = {h: api.evacuation_migrations(source_host=h) for h in sources}
-    rows = _rows(on_host, records, request)
+    rows = _rows(on_host, records, request, journal or Journal(None))
     rows += _evacuated_earlier(api, on_host, records, request)
     # Host by host, by name: Nova's order (newest first, servers booted in
     # the same second in any order) would change from run to run.
@@ -98,6 +102,9 @@ def plan_hosts(
         service_version=(
             rules.service_version(api.version_range()) if changes else None
         ),
+        fencing=tuple(
+            HostFencing(h, how_fenced(services[h], request)) for h in sources
+        ),
     )
 
 
@@ -105,6 +112,7 @@ def _rows(
     on_host: dict[str, list[Server]],
     records: dict[str, list[Migration]],
     request: Request,
+    journal: Journal,
 ) -> list[PlannedRow]:
     """The rows of the servers still on the hosts, filtered."""
     filters = request.filters
@@ -123,8 +131,16 @@ def _rows(
             len(records[host]),
         )
         target = request.options.target_state
-        rows += plan.plan_servers(servers, records[host], target)
+        pending = _pending(journal, servers)
+        rows += plan.plan_servers(servers, records[host], target, pending)
     return plan.filtered(rows, filters)
+
+
+def _pending(journal: Journal, servers: list[Server]) -> dict[str, float]:
+    """Seconds each earlier unanswered request may still reach Nova."""
+    now = journal.now()
+    found = journal.pending(s.id for s in servers)
+    return {sid: entry.until - now for sid, entry in found.items()}
 
 
 def plan_server(
@@ -132,6 +148,7 @@ def plan_server(
     name_or_id: str,
     request: Request,
     clock: Clock | None = None,
+    journal: Journal | None = None,
 ) -> Plan:
     """The server, and what a run would do with it."""
     version = _choose(api, request, "--host")
@@ -168,9 +185,10 @@ def plan_server(
     everything = read_services(api, None) if request.options.host else []
     refusals.check_target(request.options, set(sources), everything)
     mine = [m for m in migrations if m.source_compute == server.host]
+    pending = _pending(journal or Journal(None), [server])
     rows, check = assess.assess(
         api,
-        plan.plan_servers([server], mine, target),
+        plan.plan_servers([server], mine, target, pending),
         request.options,
         set(sources),
         None,

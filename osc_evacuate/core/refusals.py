@@ -1,6 +1,7 @@
 """What a run refuses before it sends anything, each check a pure function.
 
-A host still up (unless --force-down), a host in a cell Nova cannot
+A host still up (unless --force-down), a host down by its heartbeat
+alone and not known fenced (fencing.py), a host in a cell Nova cannot
 reach, an Ironic compute, a mass failure (more hosts down than the guard
 allows, unless --yes), a target that cannot take servers, options that
 need --wait, a name that is ambiguous, servers that do not fit. Each check
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from osc_evacuate.core.computes import find_compute_service
 from osc_evacuate.core.errors import NotFound, Refused, UsageError
+from osc_evacuate.core.fencing import unfenced
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
     ComputeService,
@@ -179,6 +181,12 @@ def resolve_servers(
         found.add(matches[0].id)
     LOG.debug("--server: %s", sorted(found))
     return frozenset(found)
+
+
+def plan_refusal(plan: Plan, request: Request) -> str | None:
+    """Why a run of this plan would refuse to send anything: a host not
+    known fenced, or servers that fit nowhere."""
+    return unfenced(plan.fencing) or capacity_refusal(plan, request)
 
 
 def capacity_refusal(plan: Plan, request: Request) -> str | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
+from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import Action, RetryPolicy, Server, ServerOutcome
 from osc_evacuate.core.pacing import Pacer
@@ -56,11 +57,15 @@ class Submitter:
         submission: Submission,
         clock: Clock,
         max_parallel: int,
+        journal: Journal | None = None,
     ) -> None:
+        """journal: where each request is written before it goes out and
+        struck off once it is settled (journal.py)."""
         self.api = api
         self.submission = submission
         self.clock = clock
         self.max_parallel = max_parallel
+        self.journal = journal or Journal(None)
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._on_the_wire: set[str] = set()
@@ -160,6 +165,7 @@ class Submitter:
                 return None
             with self._lock:
                 self._on_the_wire.add(server.id)
+            self.journal.sending(server.id, self.api.answer_timeout())
             try:
                 answer = self.api.evacuate(
                     server.id, self.submission.version, self.submission.body
@@ -174,6 +180,7 @@ class Submitter:
                 self.clock.sleep(delay)
                 continue
             self._answered(server.id)
+            self.journal.settled(server.id)
             LOG.debug(
                 "evacuate %s accepted (request %s)",
                 server.id,
@@ -209,9 +216,12 @@ class Submitter:
                 "unknown" if landed is None else landed,
             )
             if landed is None:
+                # It may land yet: the journal keeps it for a rerun.
                 return Sent(server.id, at, False, error=_unknown(exc))
+            self.journal.settled(server.id)
             if landed:
                 return Sent(server.id, at, True, request_id=exc.request_id)
+        self.journal.settled(server.id)
         if not exc.transient or delay is None:
             LOG.debug("evacuate %s: giving up: %s", server.id, exc)
             return Sent(

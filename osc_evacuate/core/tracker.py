@@ -23,7 +23,11 @@ from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.models import Action, Migration, Server, WaitPolicy
 from osc_evacuate.core.models import ServerOutcome as Row
-from osc_evacuate.core.observation import Observation, RowPolicy
+from osc_evacuate.core.observation import (
+    EarlierRequest,
+    Observation,
+    RowPolicy,
+)
 from osc_evacuate.core.verdict import Kind
 from osc_evacuate.core.window import PollAnswer, parsed
 
@@ -52,6 +56,9 @@ class Tracking:
     seen_since_stop: bool = True
     unseen: int = 0  # polls with its record done, its server not moved
     fault_polls: int = 0  # polls spent waiting for a failure's fault
+    # Until when an earlier run's unanswered request may still land
+    # (monotonic); None: none, or this run sent its own since.
+    earlier_until: float | None = None
 
 
 class RowTracker:
@@ -60,11 +67,18 @@ class RowTracker:
         api: ComputeAPI,
         rows: Sequence[Row],
         began: datetime.datetime | None,
+        started: float = 0.0,
     ) -> None:
-        """began: Nova's time as the run began."""
+        """began: Nova's time as the run began; started: the wait's start
+        (monotonic), from which an earlier request's time left counts."""
         self.api = api
         self.began = began
         self._known = {r.id: r.planned.known_migrations for r in rows}
+        self._earlier = {
+            r.id: started + r.planned.earlier_pending
+            for r in rows
+            if r.planned.earlier_pending is not None
+        }
         self._tracks: dict[str, Tracking] = {}
 
     def known(self, row: Row) -> frozenset[int]:
@@ -111,7 +125,14 @@ class RowTracker:
             if m.id not in known
             or (m.id in reusable and _moved_since(m, self.began))
         ]
-        return max(mine, key=lambda m: (_changed_at(m), m.id), default=None)
+        # A succeeded record first: two requests that both reached Nova
+        # (an earlier run's lost one, say) leave one done and one failed
+        # ("already exists"), and the done one is the evacuation.
+        return max(
+            mine,
+            key=lambda m: (m.succeeded, _changed_at(m), m.id),
+            default=None,
+        )
 
     def _first(self, row: Row, now: float) -> Tracking:
         """First judged: idle since Nova last recorded a change."""
@@ -129,6 +150,7 @@ class RowTracker:
             record_at=now - (record_age or 0.0),
             known=known,
             reusable=known,
+            earlier_until=self._earlier.get(row.id),
         )
 
     def read_if_unseen(self, row: Row) -> tuple[Row, bool]:
@@ -208,6 +230,7 @@ class RowTracker:
             idle=self.idle(row, now),
             destination_up=destinations_up.get(dest) if dest else None,
             seen_since_stop=track.seen_since_stop if track else True,
+            earlier=_earlier(track, now),
         )
 
     def policy(self, row: Row, wait: WaitPolicy) -> RowPolicy:
@@ -239,6 +262,16 @@ class RowTracker:
                 if not record.finished:
                     track.reusable |= {record.id}
             track.progress_at = track.record_at = now
+            track.earlier_until = None  # this run's own request now
+
+
+def _earlier(track: Tracking | None, now: float) -> EarlierRequest:
+    until = track.earlier_until if track else None
+    if until is None:
+        return EarlierRequest.NONE
+    if now < until:
+        return EarlierRequest.ON_ITS_WAY
+    return EarlierRequest.NEVER_LANDED
 
 
 def sighted(

@@ -27,7 +27,11 @@ from collections.abc import Callable
 
 from osc_evacuate.core import defaults
 from osc_evacuate.core.models import Result
-from osc_evacuate.core.observation import Observation, RowPolicy
+from osc_evacuate.core.observation import (
+    EarlierRequest,
+    Observation,
+    RowPolicy,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -115,6 +119,14 @@ def _unanswered_too_long(seen: Observation, policy: RowPolicy) -> bool:
 
 def _deleted(seen: Observation, policy: RowPolicy) -> bool:
     return seen.status == "DELETED"
+
+
+def _earlier_on_its_way(seen: Observation, policy: RowPolicy) -> bool:
+    return seen.record is None and seen.earlier is EarlierRequest.ON_ITS_WAY
+
+
+def _earlier_never_landed(seen: Observation, policy: RowPolicy) -> bool:
+    return seen.record is None and seen.earlier is EarlierRequest.NEVER_LANDED
 
 
 def _no_record(seen: Observation, policy: RowPolicy) -> bool:
@@ -282,6 +294,19 @@ RULES: tuple[Rule, ...] = (
         _deleted,
         Kind.DELETED,
         lambda seen: "deleted while it was being evacuated",
+    ),
+    # An earlier run's request, never answered, may still reach Nova:
+    # sending another would start the server twice. Once it cannot, send.
+    Rule(
+        "an earlier request may still land",
+        _earlier_on_its_way,
+        Kind.KEEP_WAITING,
+    ),
+    Rule(
+        "an earlier request never landed",
+        _earlier_never_landed,
+        Kind.RESUBMIT,
+        lambda seen: "the earlier request never reached Nova: sent anew",
     ),
     Rule("no record of this run's request yet", _no_record, Kind.KEEP_WAITING),
     # A failure: its fault says whether another try can help.

@@ -111,3 +111,51 @@ def test_ctrl_c_during_the_wait_then_a_rerun_finishes(
     assert all("interrupted" in r["Error"] for r in rows)
     finish_with_rerun(sandbox, nova, failed, servers, openstack_json)
     assert evacuate_posts(sandbox) == []
+
+
+def test_a_rerun_right_after_ctrl_c_never_evacuates_twice(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    new_compute: Callable[..., str],
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    """Never twice: Ctrl-C while an evacuate request is held on its way
+    (a slow proxy), then the same command at once. The held request lands
+    after the rerun planned; the rerun waits for it rather than send a
+    second one, and proves it. Ten times over."""
+    for _ in range(10):
+        host = new_compute()
+        servers = boot_servers(2, host=host)
+        crash(sandbox, host)
+        sandbox.reset_requests()
+        # The first evacuate request takes 8 s to reach Nova: the rerun
+        # plans while it is still held (the rerun's own go straight).
+        sandbox.reset_faults()
+        sandbox.delay_requests(8, **{**EVACUATE_POSTS, "count": 1})
+        proc = start_openstack(sandbox, "host", "evacuate", host, "--wait")
+        wait_for(
+            "the first evacuate request",
+            lambda: evacuate_posts(sandbox) or None,
+            60,
+        )
+
+        seconds, _, err = interrupt(proc)
+
+        assert proc.returncode == 130, err
+        assert seconds < 2.5
+        assert "were on their way" in err
+        assert "never sends those servers a second evacuation" in err
+        rows = openstack_json("host", "evacuate", host, "--wait", "120")
+        ids = [s["id"] for s in servers]
+        assert sorted(r["ID"] for r in rows) == sorted(ids)
+        assert {r["Result"] for r in rows} <= {"verified", "already evacuated"}
+        assert records_per_server(nova, ids) == dict.fromkeys(ids, 1)
+        # One request per server in all: the held one was waited for,
+        # never followed by a second while it could still land.
+        posts = [p["path"] for p in evacuate_posts(sandbox)]
+        assert sorted(posts) == sorted(
+            f"/v2.1/servers/{i}/action" for i in ids
+        )
+        # Done with it: a host down and enabled counts for the guard.
+        nova.disable_service(host, "test: evacuated")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 from osc_evacuate.commands import base
 from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.journal import Journal
 from tests.unit.fake_compute import FakeClock
 
 C = TypeVar("C", bound=base.EvacuateCommand)
@@ -55,4 +56,5 @@ def make_command(
     # FakeApp has what the commands use of OSC's shell, not all of it.
     command = cls(cast(base.App, app), None)
     command.clock = clock or FakeClock()
+    command.journal = Journal(None)  # nothing written to the home
     return command

@@ -166,6 +166,9 @@ class FakeCompute:
     def version_range(self) -> VersionRange:
         return VersionRange(mv("2.1"), mv("2.96"))
 
+    def answer_timeout(self) -> float:
+        return 60.0
+
     def now(self) -> datetime.datetime:
         """Nova's clock."""
         elapsed = self.clock.now if self.clock else 0.0

@@ -25,7 +25,11 @@ from osc_evacuate.core.models import (
     Server,
     WaitPolicy,
 )
-from osc_evacuate.core.observation import Observation, RowPolicy
+from osc_evacuate.core.observation import (
+    EarlierRequest,
+    Observation,
+    RowPolicy,
+)
 from osc_evacuate.core.verdict import (
     FAULT_POLLS,
     RULES,
@@ -74,6 +78,8 @@ FAULT_POLLS_SPENT = (0, FAULT_POLLS)
 IDLE = ("moving", "no progress")
 # The nova-compute of the record's destination, when it was asked.
 DESTINATIONS = ("up", "down", "not known")
+# An earlier run's request that Nova never answered (journal.py).
+EARLIER = ("none", "on its way", "never landed")
 
 # Groups of values, named as the table below uses them.
 SUCCEEDED = {"done", "completed"}
@@ -97,6 +103,7 @@ class Case:
     fault_polls: int
     idle: str
     destination: str
+    earlier: str
 
     def __str__(self) -> str:
         return ", ".join(
@@ -123,6 +130,7 @@ class Expect:
     fault_polls: set[int] | None = None
     idle: set[str] | None = None
     destination: set[str] | None = None
+    earlier: set[str] | None = None
 
     # The dimensions given, as (name, allowed) pairs: set once, read for
     # each of the cases.
@@ -171,6 +179,10 @@ def when_stuck(verdict: Kind, **more: Any) -> list[Expect]:
 EXPECTED: list[Expect] = [
     # Gone, records and all: nothing left to evacuate or prove.
     Expect(Kind.DELETED, server={"DELETED"}),
+    # No record yet: an earlier run's request that may still land is
+    # waited for; once it cannot, the server is sent its own.
+    Expect(Kind.KEEP_WAITING, record={"none"}, earlier={"on its way"}),
+    Expect(Kind.RESUBMIT, record={"none"}, earlier={"never landed"}),
     # Nothing to judge: no record yet.
     Expect(Kind.KEEP_WAITING, record={"none"}),
     # The record failed: give its fault a few polls to show, then retry
@@ -238,13 +250,16 @@ def every_case() -> Iterator[Case]:
         IDLE,
         DESTINATIONS,
     ):
-        case = Case(*values)
-        if case.server == "not seen" and (case.host, case.task) != (
-            "moved",
-            None,
-        ):
-            continue  # host and task of a server not seen mean nothing
-        yield case
+        for earlier in EARLIER:
+            case = Case(*values, earlier)
+            if case.server == "not seen" and (case.host, case.task) != (
+                "moved",
+                None,
+            ):
+                continue  # host and task of a server not seen mean nothing
+            if earlier != "none" and case.record != "none":
+                continue  # an earlier request matters only with no record
+            yield case
 
 
 def expected_verdict(case: Case) -> Kind:
@@ -259,6 +274,8 @@ def expected_reason(case: Case, kind: Kind) -> str | None:
         return stuck_reason(case)
     if kind is Kind.RESUBMIT and case.record in UNFINISHED:
         return "migration 7 was stuck, and the server was reset"
+    if kind is Kind.RESUBMIT and case.record == "none":
+        return "the earlier request never reached Nova: sent anew"
     landed = case.record in SUCCEEDED and case.host == "moved"
     if kind is Kind.FAILED and landed and case.server in ("ACTIVE", "SHUTOFF"):
         return f"landed {case.server} on c2"
@@ -338,6 +355,7 @@ def observation(case: Case) -> Observation:
         idle=STUCK_AFTER if case.idle == "no progress" else 2.0,
         destination_up={"up": True, "down": False}.get(case.destination),
         seen_since_stop=case.stops != "1, not seen since",
+        earlier=EarlierRequest(case.earlier),
     )
 
 
@@ -364,9 +382,10 @@ def test_every_combination_gets_the_verdict_the_table_states() -> None:
                 f"expected {kind.value} ({reason!r})"
             )
     assert wrong[:5] == []
-    # 6 servers seen x 2 hosts x 2 tasks, + not seen; the rest multiply.
+    # 6 servers seen x 2 hosts x 2 tasks, + not seen; the rest multiply;
+    # with no record, each kind of earlier request too.
     per_record = 25 * 2 * 2 * len(STOPS) * 2 * 2 * 3
-    assert count == len(RECORDS) * per_record
+    assert count == (len(RECORDS) - 1 + len(EARLIER)) * per_record
 
 
 @pytest.mark.parametrize(

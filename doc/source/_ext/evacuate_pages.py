@@ -120,6 +120,13 @@ COLUMN_MEANINGS = {
         "unlock failed, with why), ``already locked: left locked``, ``not "
         "locked: <why>``; empty without ``--lock``"
     ),
+    "Fencing": (
+        "how the row's source host was fenced: ``forced down`` (before this "
+        "run), ``forced down by this run (--force-down)``, ``fenced, says "
+        "the operator (--fenced)``, ``fenced by --fence-command`` (``, "
+        "--fence-check says off``); in a plan, what a run would do, or "
+        "``not fenced: down by its heartbeat only``, which a run refuses"
+    ),
     "Request ID": (
         "Nova's ``x-openstack-request-id`` of the evacuate request that did "
         "the work (or that Nova refused): the id Nova's own logs give that "

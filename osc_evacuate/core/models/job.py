@@ -131,6 +131,18 @@ class ServerFilter:
 
 
 @dataclasses.dataclass(frozen=True)
+class FenceCommands:
+    """How to fence a failed host before its servers are evacuated: a
+    command run for each host (its name where the command says {host},
+    else as its last argument; exit 0 is success), and a check that must
+    then report the host off (fence-agents' `-o status`: exit 2 is off,
+    0 on)."""
+
+    command: str | None = None
+    check: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Request:
     """Everything a run of evacuate is asked to do."""
 
@@ -151,3 +163,7 @@ class Request:
     lock: bool = False
     guard: Guard = dataclasses.field(default_factory=Guard)
     accept_mass_failure: bool = False  # --yes
+    # A host down by its heartbeat alone is evacuated only once it is
+    # known fenced: by the commands here, or on the operator's word.
+    fence: FenceCommands = dataclasses.field(default_factory=FenceCommands)
+    fenced: bool = False  # --fenced

@@ -79,6 +79,9 @@ class PlannedRow:
     # Evacuation records of this server that predate this run's request.
     known_migrations: frozenset[int] = frozenset()
     attempts: int = 0  # requests earlier runs sent (they count too)
+    # Seconds an earlier run's unanswered request may still reach Nova
+    # (journal.py), as the plan read it; None: no such request.
+    earlier_pending: float | None = None
     # The plan's judgement (risk.py, capacity.py): what evacuating it
     # puts at risk, and whether it fits where it can go.
     risk: str | None = None
@@ -197,6 +200,24 @@ class HostChange:
     request: ServiceRequest
 
 
+class Fencing(enum.Enum):
+    """What makes a source host safe to evacuate: its servers must not run
+    there any more (fencing.py)."""
+
+    FORCED_DOWN = "forced down"  # marked so before this run
+    FORCE_DOWN = "forced down by this run (--force-down)"
+    OPERATOR = "fenced, says the operator (--fenced)"
+    COMMAND = "fenced by --fence-command"
+    CHECKED = "fenced by --fence-command, --fence-check says off"
+    NOT_FENCED = "not fenced: down by its heartbeat only"
+
+
+@dataclasses.dataclass(frozen=True)
+class HostFencing:
+    host: str
+    fencing: Fencing
+
+
 # The target of a run that names no host.
 SCHEDULER = "scheduler"
 
@@ -213,6 +234,11 @@ class Plan:
     # Sent before any evacuation, at service_version.
     service_changes: tuple[HostChange, ...] = ()
     service_version: Microversion | None = None
+    # How each source host is (or is to be) fenced.
+    fencing: tuple[HostFencing, ...] = ()
+
+    def fencing_of(self, host: str | None) -> Fencing | None:
+        return next((f.fencing for f in self.fencing if f.host == host), None)
 
     @property
     def no_room(self) -> list[PlannedRow]:
@@ -232,3 +258,9 @@ class Report:
     rows: tuple[ServerOutcome, ...]
     polls: int = 0
     interrupted: bool = False  # Ctrl-C: the rows say what is known
+    fencing: tuple[HostFencing, ...] = ()  # how each host was fenced
+    # Ctrl-C: servers whose request was sent and not answered.
+    on_the_wire: tuple[str, ...] = ()
+
+    def fencing_of(self, host: str | None) -> Fencing | None:
+        return next((f.fencing for f in self.fencing if f.host == host), None)
