@@ -25,9 +25,11 @@ EXIT_BAD_COMMAND_LINE = 2
 EXIT_FAILED = 3
 EXIT_TIMED_OUT = 4
 EXIT_NOT_PROVEN = 5
-# host evacuation show: the host cannot return yet.
-EXIT_WAITING = 6  # its records wait for its nova-compute to restart
-EXIT_INCOMPLETE = 7  # servers or evacuations are left
+# host evacuation show and finish: the host must not return yet, --force
+# or not: an evacuation from it is under way, or its records wait for its
+# nova-compute to restart.
+EXIT_WAITING = 6
+EXIT_INCOMPLETE = 7  # show: servers that could be evacuated are left
 # The shell's code for a command ended by SIGINT (cliff's too).
 EXIT_INTERRUPTED = 130
 
@@ -52,13 +54,17 @@ LIFECYCLE_EXIT_CODES_HELP = """\
 exit codes:
   0  show: the host is ready to return, or in service; finish: it is back
      in service (or left disabled, with --keep-disabled)
-  1  an error; finish: the host cannot return yet, and why (nothing was
-     changed)
+  1  an error; finish: servers that could be evacuated are still on the
+     host (--force returns it with them): nothing was changed
   2  the command line could not be parsed
-  6  show: waiting for the host's nova-compute to restart (its evacuation
-     records are still done)
+  6  the host must not return yet, and --force does not change that: an
+     evacuation from it is still under way (accepted or pre-migrating: do
+     not start its nova-compute, whose start-up would destroy the only
+     copy of those servers), or its evacuation records are still done
+     (start its nova-compute); finish changed nothing. The verdict of
+     show says which
   7  show: evacuation incomplete (servers that could be evacuated are
-     still on the host, or an evacuation is unfinished)
+     still on the host)
 """
 
 

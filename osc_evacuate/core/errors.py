@@ -19,6 +19,13 @@ class Refused(EvacuateError):
     """A pre-flight check refused to evacuate (e.g. the host is up)."""
 
 
+class NotYet(Refused):
+    """The host must not return to service yet, --force or not: Nova has
+    to act first (an evacuation from it is still under way, or its
+    records wait for its nova-compute to start). host evacuation finish
+    gives it an exit code of its own."""
+
+
 class ComputeAPIError(EvacuateError):
     """Nova answered with an error status, or did not answer at all, or
     the request could not be sent (no token, no endpoint)."""

@@ -23,7 +23,7 @@ from osc_evacuate.core.clock import (
     parse_nova_time,
 )
 from osc_evacuate.core.computes import find_compute_service, read_services
-from osc_evacuate.core.errors import Refused
+from osc_evacuate.core.errors import NotFound, Refused
 from osc_evacuate.core.fencing import how_fenced
 from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.microversion import Microversion
@@ -60,7 +60,7 @@ def plan_hosts(
     if request.filters.by_tags:
         rules.require_tags(api.version_range())
     everything = read_services(api, None)
-    services = {h: find_compute_service(everything, h) for h in sources}
+    services = {h: _service_of(api, everything, h) for h in sources}
     for service in services.values():
         _log_service(service)
         refusals.refuse_if_up(service, request.force_down)
@@ -199,6 +199,25 @@ def plan_server(
         # What Nova would refuse for its flavor or image (a vTPM).
         raise Refused(_server_refused(server, row.error or ""))
     return Plan(sources, version, (row,), _target(request), capacity=check)
+
+
+def _service_of(
+    api: ComputeAPI, services: Sequence[ComputeService], host: str
+) -> ComputeService:
+    """The host's service; where it is missing on a cloud older than
+    2.69, say that a cell Nova cannot reach hides its computes."""
+    try:
+        return find_compute_service(services, host)
+    except NotFound as exc:
+        cloud = api.version_range()
+        if rules.features.DOWN_CELLS.first in cloud:
+            raise
+        raise NotFound(
+            f"{exc} Below compute API microversion "
+            f"{rules.features.DOWN_CELLS.first} (this cloud: {cloud}) Nova "
+            "lists nothing of a cell it cannot reach: if the host's cell is "
+            "down, evacuate once it is back"
+        ) from exc
 
 
 def _server_refused(server: Server, why: str) -> str:

@@ -54,7 +54,11 @@ def nova_refuses(flavor: Flavor | None, image: Image | None) -> str | None:
     (beyond its state: plan.refusal), or None."""
     where = vtpm(flavor, image)
     if where is not None:
-        return f"it has a vTPM ({where}), and Nova refuses to evacuate it"
+        # Nova's own words (nova.exception.OperationNotSupportedForVTPM).
+        return (
+            f"it has a vTPM ({where}), and Nova refuses: Operation "
+            "'evacuate' not supported for vTPM-enabled instance"
+        )
     return None
 
 

@@ -264,7 +264,8 @@ class Sandbox:
     ) -> dict[str, Any]:
         """Start a new compute (or restart a stopped one). A new one may
         have its own size (the fake driver's vcpus, memory_mb, local_gb)
-        and ``hypervisor_type="ironic"`` (tests/sandbox/drivers.py)."""
+        and ``hypervisor_type="ironic"`` or ``"vtpm"`` (a fake compute
+        with emulated TPMs; tests/sandbox/drivers.py)."""
         body: dict[str, Any] = {"host": host}
         for key, value in (
             ("vcpus", vcpus),

@@ -67,7 +67,9 @@ COMPUTE_CELL = "cell1"
 # (control.py). Nova loads drivers from nova.virt only: these are built
 # by hand.
 HYPERVISOR_DRIVERS: dict[str, Callable[..., Any]] = {
-    "ironic": drivers.FakeIronicDriver
+    "ironic": drivers.FakeIronicDriver,
+    # A fake compute with emulated TPMs (its hypervisor type stays fake).
+    "vtpm": drivers.FakeVTPMDriver,
 }
 
 # Loggers that would write a line per request or per RPC message.

@@ -6,7 +6,7 @@ Routes:
 - ``POST /_sandbox/computes`` ``{"host": "compute10"}``: start a new
   compute (or restart a stopped one); 201 with the compute. A new one may
   have a size, ``"vcpus"``, ``"memory_mb"``, ``"local_gb"``, and
-  ``"hypervisor_type": "ironic"`` (drivers.py).
+  ``"hypervisor_type": "ironic"`` or ``"vtpm"`` (drivers.py).
 - ``POST /_sandbox/computes/<host>/stop``: crash it (RPC consumer and
   heartbeat stop, as on a dead host; Nova sees it down after
   ``service_down_time``). A spawn slowed on it (see slow-spawn) never

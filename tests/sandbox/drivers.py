@@ -7,6 +7,12 @@ names each node by its own UUID, never by the compute's host), and, like
 Nova's Ironic driver, it cannot be an evacuation's destination
 (``supports_evacuate`` is False). Evacuating from it is what the plugin
 must refuse. Servers boot on it as on any fake compute.
+
+``FakeVTPMDriver`` plays a compute that offers emulated TPMs, as Nova's
+libvirt driver does with swtpm: its provider carries the TPM traits that
+the scheduler requires of a server whose flavor or image asks for a vTPM
+(nova.scheduler.utils), so such servers boot on it; Nova refuses to
+evacuate them.
 """
 
 from __future__ import annotations
@@ -51,3 +57,27 @@ class FakeIronicDriver(fake.FakeDriver):  # type: ignore[misc]
             # Nova's Ironic driver: the compute node's UUID is the node's.
             resource["uuid"] = nodename
         return resource
+
+
+# The traits of emulated TPMs (os-traits), as libvirt reports them.
+VTPM_TRAITS = (
+    "COMPUTE_SECURITY_TPM_1_2",
+    "COMPUTE_SECURITY_TPM_2_0",
+    "COMPUTE_SECURITY_TPM_TIS",
+    "COMPUTE_SECURITY_TPM_CRB",
+    # Where the vTPM's secret is kept (nova.scheduler.request_filter's
+    # tpm_secret_security_filter; "user", Barbican, by default).
+    "COMPUTE_SECURITY_TPM_SECRET_SECURITY_USER",
+    "COMPUTE_SECURITY_TPM_SECRET_SECURITY_HOST",
+    "COMPUTE_SECURITY_TPM_SECRET_SECURITY_DEPLOYMENT",
+)
+
+
+class FakeVTPMDriver(fake.FakeDriver):  # type: ignore[misc]
+    """A FakeDriver whose provider offers emulated TPMs."""
+
+    def update_provider_tree(
+        self, provider_tree: Any, nodename: str, allocations: Any = None
+    ) -> None:
+        super().update_provider_tree(provider_tree, nodename, allocations)
+        provider_tree.add_traits(nodename, *VTPM_TRAITS)

@@ -497,12 +497,19 @@ LIFECYCLE_MEANINGS = {
         "stopped or error)"
     ),
     "Unfinished": (
-        "IDs of the servers whose latest evacuation is still ``accepted`` "
-        "or ``pre-migrating``"
+        "IDs of the servers still on it with an evacuation ``accepted`` "
+        "or ``pre-migrating``: under way"
+    ),
+    "When Nova-Compute Starts": (
+        "one line a record: the server's ID, the record's status, and what "
+        "the host's nova-compute does for it when it starts (destroys the "
+        "local guest and marks the record ``completed``, or nothing), "
+        "those that destroy a server's only copy first"
     ),
     "Verdict": (
-        "``evacuation incomplete``, ``waiting for nova-compute to "
-        "restart``, ``ready to return`` or ``in service``"
+        "``evacuation under way``, ``evacuation incomplete``, ``waiting "
+        "for nova-compute to restart``, ``ready to return`` or ``in "
+        "service``"
     ),
     "Next Step": "what to do next, as a command where there is one",
     "Verdict Before": "the verdict ``show`` gave before the change",
