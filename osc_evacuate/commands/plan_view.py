@@ -19,6 +19,7 @@ LOG = logging.getLogger(__name__)
 PLAN_COLUMNS = (
     "Risk",
     "Capacity",
+    "Capacity Limit",
     "Microversion",
     "End State",
     "Target",
@@ -83,6 +84,7 @@ def plan_values(plan: Plan, row: ServerOutcome) -> tuple[Any, ...]:
     return (
         row.risk,
         row.fit.value if row.fit else None,
+        row.fit_why,
         str(plan.microversion),
         row.expected_status,
         plan.target if row.action is Action.SUBMITTED else None,

@@ -24,6 +24,7 @@ from osc_evacuate.core.models import (
     ServerDetail,
     ServiceRequest,
 )
+from osc_evacuate.core.models.cloud import ServerGroup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,4 +132,22 @@ class ComputeAPI(Protocol):
         at least the smallest demand (resource class: amount), by
         provider name; a constant number of requests. None when
         Placement cannot be read (no endpoint, not allowed)."""
+        ...
+
+    def server_groups(self) -> list[ServerGroup]:
+        """Every server group of every project (one's own only, to a
+        non-admin), with its policy and members: a request per page of
+        groups, never per server."""
+        ...
+
+    def servers_by_node(self) -> dict[str, frozenset[str]] | None:
+        """The ids of the servers on each compute node, by node name: one
+        paged list (os-hypervisors with_servers, 2.53+); None when the
+        cloud is older."""
+        ...
+
+    def pinned_zones(self, host: str) -> dict[str, str | None] | None:
+        """The availability zone each server on host is pinned to (None:
+        not pinned), by server id: the host's servers read at 2.96, a
+        page per 1000; None when the cloud is older."""
         ...

@@ -1,22 +1,29 @@
 """The plan's judgement of each row: its risk, what Nova would refuse for
-its flavor or image, and whether the rows to submit fit where they can go.
+its flavor or image, and whether the rows to submit fit where Nova's
+scheduler can put them, and why not.
 
 The reads cost the same whatever the number of servers: flavors (only
 before 2.47, when servers name theirs by id) and images grouped by id,
-Placement twice, and the compute services and hypervisors the preflight
-already read. What is judged is risk.py's and capacity.py's; this module
-only gathers their inputs and returns the rows with their judgement.
+Placement twice, the server groups once, and the compute services and
+hypervisors the preflight already read. Only when some rule could hold a
+server: the servers of each compute node (one list, when a server group
+has members among them) and the failed hosts' servers at 2.96 for their
+pinned zones (when the hosts are not all in one zone). What is judged is
+risk.py's, demand.py's, groups.py's and capacity.py's; this module only
+gathers their inputs and returns the rows with their judgement.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from osc_evacuate.core import capacity, risk
+from osc_evacuate.core import capacity, demand, groups, risk
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
+from osc_evacuate.core.groups import Where
 from osc_evacuate.core.models import (
     NOT_NEEDED,
     Action,
@@ -34,6 +41,12 @@ from osc_evacuate.core.plan import skipped
 
 LOG = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+# A row the check could not judge: its flavor is not known; or nothing
+# was judged (the check says why).
+NO_FLAVOR = capacity.Judgement(Fit.UNKNOWN, "flavor not known")
+NOT_JUDGED = capacity.Judgement(Fit.UNKNOWN)
+
 
 def assess(
     api: ComputeAPI,
@@ -47,8 +60,9 @@ def assess(
     flavor or image) and, for those to submit, their fit; and how the fit
     was judged.
 
-    services: every compute service but the sources' (None: read here,
-    once, if the capacity check needs them)."""
+    services: every compute service, the sources' included (their zones
+    are judged); None, or without the sources': read here, once, if the
+    capacity check needs them."""
     judged = [r for r in rows if r.action is not Action.NONE]
     flavors = _flavors(api, [r.before for r in judged])
     images = _images(api, [r.before for r in judged])
@@ -59,7 +73,7 @@ def assess(
         for row in rows
     ]
     return _capacity(
-        api, out, options, sources, services, flavors, hypervisors
+        api, out, options, sources, services, flavors, images, hypervisors
     )
 
 
@@ -81,9 +95,11 @@ def _risk(
         refused = risk.nova_refuses(flavor, image)
         if refused is not None:
             row = skipped(row, refused, filtered=False)
-    return dataclasses.replace(
-        row, risk=risk.risk(server, flavor, refused, shared_storage)
-    )
+    said = risk.risk(server, flavor, refused, shared_storage)
+    submitted = row.action is Action.SUBMITTED
+    unseen = demand.unseen(flavor) if flavor and submitted else None
+    joined = "; ".join(x for x in (said, unseen) if x) or None
+    return dataclasses.replace(row, risk=joined)
 
 
 def _flavor_of(server: Server, flavors: dict[str, Flavor]) -> Flavor | None:
@@ -121,25 +137,33 @@ def _capacity(
     sources: set[str],
     services: Sequence[ComputeService] | None,
     flavors: dict[str, Flavor],
+    images: dict[str, Image],
     hypervisors: list[Hypervisor],
 ) -> tuple[list[PlannedRow], CapacityCheck]:
-    """Each row to submit's fit (see capacity.py)."""
+    """Each row to submit's fit, and why (see capacity.py)."""
     todo = [r for r in rows if r.action is Action.SUBMITTED]
-    demands = {}
+    asks = {}
     for row in todo:
         flavor = _flavor_of(row.before, flavors)
         if flavor is not None:
-            volume = row.before.volume_backed
-            demands[row.id] = capacity.demand_of(flavor, volume)
-    if not demands:
+            image = images.get(row.before.image_id or "")
+            asks[row.id] = demand.ask_of(
+                flavor,
+                row.before.volume_backed,
+                image.properties if image else None,
+            )
+    if not asks:
         check = NOT_NEEDED if not todo else CapacityCheck(None, 0, "flavors")
         return _fitted(rows, {}), check
     try:
-        hosts = _candidates(api, options, sources, services)
-        nodes = _nodes(hosts, hypervisors)
-        rooms = api.rooms(capacity.smallest(list(demands.values())))
+        if services is None or not sources <= {s.host for s in services}:
+            # The failed hosts' zones are wanted too.
+            services = api.compute_services()
+        hosts = _candidates(options, sources, services)
+        rooms = api.rooms(capacity.PROBE)
         if rooms is not None:
             check = CapacityCheck("placement", len(hosts))
+            nodes = _nodes(hosts, hypervisors)
             room = capacity.rooms_from_placement(nodes, rooms)
         else:
             check = CapacityCheck("hypervisor statistics", len(hosts))
@@ -147,39 +171,119 @@ def _capacity(
     except ComputeAPIError as exc:
         LOG.debug("capacity not judged: %s", exc)
         return _fitted(rows, {}), CapacityCheck(None, 0, str(exc))
-    fits = capacity.pack(demands, room)
+    where = _where(
+        api, list(asks), options, sources, services, hosts, hypervisors
+    )
+    judged = capacity.pack(asks, room, where)
+    for row in todo:
+        judged.setdefault(row.id, NO_FLAVOR)
     LOG.debug(
         "capacity by %s on %d hosts (%s): %s",
         check.source,
         check.hosts,
         ", ".join(hosts),
-        {f.value: sum(v is f for v in fits.values()) for f in Fit},
+        {f.value: sum(j.fit is f for j in judged.values()) for f in Fit},
     )
-    return _fitted(rows, fits), check
+    return _fitted(rows, judged), check
 
 
-def _fitted(rows: list[PlannedRow], fits: dict[str, Fit]) -> list[PlannedRow]:
+def _fitted(
+    rows: list[PlannedRow], judged: dict[str, capacity.Judgement]
+) -> list[PlannedRow]:
     """Each row to submit with its fit (UNKNOWN where not judged)."""
     return [
-        dataclasses.replace(row, fit=fits.get(row.id, Fit.UNKNOWN))
+        dataclasses.replace(
+            row,
+            fit=judged.get(row.id, NOT_JUDGED).fit,
+            fit_why=judged.get(row.id, NOT_JUDGED).why,
+        )
         if row.action is Action.SUBMITTED
         else row
         for row in rows
     ]
 
 
-def _candidates(
+def _where(
     api: ComputeAPI,
+    servers: list[str],
     options: EvacuateOptions,
     sources: set[str],
-    services: Sequence[ComputeService] | None,
+    services: Sequence[ComputeService],
+    hosts: list[str],
+    hypervisors: list[Hypervisor],
+) -> dict[str, Where]:
+    """Where Nova's scheduler may put each server (groups.py), from the
+    pins of the servers (only when zones could matter), the server groups
+    and (only for a group among the servers) where every server runs."""
+    zones = {s.host: s.zone for s in services}
+    pinned: dict[str, str | None] = {}
+    if not options.force and groups.zones_matter(hosts, sources, zones):
+        pinned = _pinned(api, sources)
+    found = _read("server groups", api.server_groups) or []
+    hard = [
+        g
+        for g in found
+        if g.policy in (groups.AFFINITY, groups.ANTI_AFFINITY)
+        and g.members & set(servers)
+    ]
+    hosts_of = _hosts_of(api, hypervisors) if hard else None
+    return groups.where_each_goes(
+        servers,
+        pinned,
+        {h: zones.get(h) for h in hosts},
+        hard,
+        hosts_of,
+        sources,
+        options.force,
+    )
+
+
+def _pinned(api: ComputeAPI, sources: set[str]) -> dict[str, str | None]:
+    """The pinned zone of every server on the hosts (none known before
+    2.96: then zones are not judged)."""
+    out: dict[str, str | None] = {}
+    for host in sorted(sources):
+        found = _read(f"pinned zones on {host}", api.pinned_zones, host)
+        out.update(found or {})
+    return out
+
+
+def _read(
+    what: str, read: Callable[..., _T | None], *args: object
+) -> _T | None:
+    """A read the rules can do without: None when Nova says no."""
+    try:
+        return read(*args)
+    except ComputeAPIError as exc:
+        LOG.debug("%s not read, not judged: %s", what, exc)
+        return None
+
+
+def _hosts_of(
+    api: ComputeAPI, hypervisors: list[Hypervisor]
+) -> dict[str, str] | None:
+    """The host of every server of the cloud, by server id: one list of
+    the compute nodes and their servers (None before 2.53)."""
+    by_node = _read("servers by node", api.servers_by_node)
+    if by_node is None:
+        return None
+    hosts = {hv.node: hv.host for hv in hypervisors}
+    return {
+        sid: hosts.get(node, node)
+        for node, sids in by_node.items()
+        for sid in sids
+    }
+
+
+def _candidates(
+    options: EvacuateOptions,
+    sources: set[str],
+    services: Sequence[ComputeService],
 ) -> list[str]:
     """The hosts that can take the servers: the target, or every compute
     that is up and enabled, but the hosts being evacuated."""
     if options.host:
         return [options.host]
-    if services is None:
-        services = api.compute_services()
     return sorted(
         s.host
         for s in services

@@ -1,119 +1,136 @@
-"""Will the servers fit on the hosts that can take them? Judged before any
-evacuation is sent, so that NoValidHost does not surface server by server
-after the requests are gone.
+"""Will the servers fit where Nova's scheduler can put them? Judged before
+any evacuation is sent, so that NoValidHost does not surface server by
+server after the requests are gone.
 
-Free room, per resource class, is ``(total - reserved) * allocation_ratio
-- used``: Placement's ``capacity - used``, as the provider summaries of
-its allocation candidates give them for every provider at once. Without
-Placement (no endpoint, not allowed), os-hypervisors' own figures stand in
-(Nova gives them up to 2.87), at an allocation ratio of 1.0, the default
-of memory and disk; a host's VCPU ratio is not known there, so VCPU is
-not judged then.
+What a server asks for is demand.py's: what the scheduler claims for it,
+every resource class of it.
 
-The servers are packed largest first (memory, then VCPU, then disk), each
-on the candidate host that keeps the most memory free, as Nova's RAM
+A host's room is Placement's ``(total - reserved) * allocation_ratio -
+used``, for every class of every provider in its compute nodes' trees (a
+vGPU or PCI child provider counts for its compute node), as the provider
+summaries of its allocation candidates give them for every provider at
+once (side_reads.rooms). A class a host does not have at all, it has no
+room for. Without Placement (no endpoint, not allowed), os-hypervisors'
+own figures stand in (Nova gives them up to 2.87), at an allocation ratio
+of 1.0, the default of memory and disk; nothing else is judged then.
+
+The servers are packed largest first (memory, then CPUs, then disk), each
+on a host its placement rules allow (groups.py: availability zone,
+anti-affinity, affinity) that keeps the most memory free, as Nova's RAM
 weigher spreads them, but on one that stays out of its last TIGHT share
-of every resource when any can. A server fits, is tight (it fits only by
-taking a host into its last TIGHT share), or finds no room.
+of what it asks when any can. A server fits, is tight (it fits only by
+taking a host into its last TIGHT share), or finds no room; the
+judgement says why: the classes short where it may go, or the rules that
+keep it off the hosts with room for it.
 
-Pure: the demands and the rooms come in, verdicts go out.
+Pure: the asks, the rooms and the rules come in, judgements go out.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from osc_evacuate.core.models import Fit, Flavor, Hypervisor, Room
+from osc_evacuate.core.demand import (
+    DISK_GB,
+    MEMORY_MB,
+    PCPU,
+    VCPU,
+    Amounts,
+    Ask,
+)
+from osc_evacuate.core.groups import ANYWHERE, Placed, Where
+from osc_evacuate.core.models import Fit, Hypervisor, Room
 
 LOG = logging.getLogger(__name__)
 
-VCPU, MEMORY_MB, DISK_GB = "VCPU", "MEMORY_MB", "DISK_GB"
-RESOURCE_CLASSES = (VCPU, MEMORY_MB, DISK_GB)
+# The order classes are named in; the others follow by name.
+NAMED_FIRST = (VCPU, PCPU, MEMORY_MB, DISK_GB)
 # A host left with less than this share of a resource is near full.
 TIGHT = 0.10
-# Flavor extra specs that replace what the flavor asks for (Nova's own
-# "resources:<class>=<amount>"; 0 asks for none).
-RESOURCES_SPEC = "resources:"
+# What Placement is asked for: every compute node with memory left comes
+# back with all its room; one it leaves out has none (rooms_from_placement).
+PROBE = {MEMORY_MB: 1}
 
 
-Demand = Mapping[str, int]
+@dataclasses.dataclass(frozen=True)
+class Judgement:
+    """A server's fit, and why when it is short: the classes it lacks,
+    or the rules that keep it off the hosts with room (e.g. "CUSTOM_X",
+    "anti-affinity group web", "availability zone az2")."""
 
-
-def demand_of(flavor: Flavor, volume_backed: bool) -> dict[str, int]:
-    """What Nova's scheduler claims for a server of this flavor, as
-    nova.scheduler.utils.resources_from_flavor works it out: the root disk
-    only when it is not a volume, swap in whole GB."""
-    disk = (0 if volume_backed else flavor.disk) + flavor.ephemeral
-    demand = {
-        VCPU: flavor.vcpus,
-        MEMORY_MB: flavor.ram,
-        DISK_GB: disk + math.ceil(flavor.swap / 1024),
-    }
-    for key, value in flavor.extra_specs.items():
-        rc = key.removeprefix(RESOURCES_SPEC)
-        if key.startswith(RESOURCES_SPEC) and rc in demand:
-            try:
-                demand[rc] = int(value)
-            except ValueError:
-                LOG.debug("ignoring %s=%r: not a number", key, value)
-    return demand
-
-
-def smallest(demands: Sequence[Demand]) -> dict[str, int]:
-    """What every server asks at least, class by class: a host without
-    room for that has room for none of them."""
-    return {rc: min(d.get(rc, 0) for d in demands) for rc in RESOURCE_CLASSES}
+    fit: Fit
+    why: str | None = None
 
 
 @dataclasses.dataclass
 class HostRoom:
-    """One candidate host: its capacity and what is free, by class. A
-    class missing from capacity is not judged (not known)."""
+    """One candidate host: its capacity and what is free, by class.
+
+    judged: the classes known; None: every class (one it does not have,
+    it has none of)."""
 
     host: str
     capacity: dict[str, float]
     free: dict[str, float]
+    judged: frozenset[str] | None = None
 
-    def takes(self, demand: Demand) -> bool:
-        return all(
-            self.free[rc] >= amount
-            for rc, amount in demand.items()
-            if rc in self.free and amount
-        )
+    def _judges(self, rc: str) -> bool:
+        return self.judged is None or rc in self.judged
 
-    def stays_roomy(self, demand: Demand) -> bool:
-        """After taking demand, is it still out of its last TIGHT share?"""
-        return all(
-            self.free[rc] - demand.get(rc, 0) >= TIGHT * self.capacity[rc]
-            for rc in self.free
-        )
+    def short_of(self, amounts: Amounts) -> list[str]:
+        return [
+            rc
+            for rc, n in amounts.items()
+            if n and self._judges(rc) and self.free.get(rc, 0.0) < n
+        ]
 
-    def take(self, demand: Demand) -> None:
-        for rc in self.free:
-            self.free[rc] -= demand.get(rc, 0)
+    def use(self, ask: Ask) -> Amounts | None:
+        """What it would take of the host: its first choice that fits."""
+        return next((a for a in ask.choices() if not self.short_of(a)), None)
+
+    def takes(self, ask: Ask) -> bool:
+        return self.use(ask) is not None
+
+    def lacks(self, ask: Ask) -> set[str]:
+        """The classes it lacks for ask, by the choice that lacks fewest."""
+        return min((set(self.short_of(a)) for a in ask.choices()), key=len)
+
+    def tight_in(self, ask: Ask) -> list[str]:
+        """The classes taking ask would take into their last TIGHT share."""
+        return [
+            rc
+            for rc, n in (self.use(ask) or {}).items()
+            if n
+            and self._judges(rc)
+            and self.free.get(rc, 0.0) - n < TIGHT * self.capacity.get(rc, 0)
+        ]
+
+    def take(self, ask: Ask) -> None:
+        for rc, n in (self.use(ask) or {}).items():
+            if self._judges(rc):
+                self.free[rc] = self.free.get(rc, 0.0) - n
 
 
 def rooms_from_placement(
     nodes: Mapping[str, Sequence[str]], rooms: Mapping[str, Room]
 ) -> list[HostRoom]:
-    """Each candidate host's room, summed over its nodes; a node Placement
-    did not list has room for none of the servers."""
+    """Each candidate host's room, every class summed over its nodes. A
+    node Placement left out of the PROBE's candidates has no memory free,
+    and nothing else about it is known."""
     out = []
     for host, names in nodes.items():
-        capacity = dict.fromkeys(RESOURCE_CLASSES, 0.0)
-        free = dict.fromkeys(RESOURCE_CLASSES, 0.0)
-        for name in names:
-            room = rooms.get(name)
-            if room is None:
-                continue
-            for rc in RESOURCE_CLASSES:
-                total, used = room.resources.get(rc, (0.0, 0.0))
+        capacity: dict[str, float] = collections.defaultdict(float)
+        free: dict[str, float] = collections.defaultdict(float)
+        listed = [rooms[name] for name in names if name in rooms]
+        for room in listed:
+            for rc, (total, used) in room.resources.items():
                 capacity[rc] += total
                 free[rc] += total - used
-        out.append(HostRoom(host, capacity, free))
+        judged = None if listed or not names else frozenset(PROBE)
+        out.append(HostRoom(host, dict(capacity), dict(free), judged))
     return out
 
 
@@ -121,7 +138,7 @@ def rooms_from_hypervisors(
     hosts: Sequence[str], hypervisors: Sequence[Hypervisor]
 ) -> list[HostRoom]:
     """Each candidate host's room from os-hypervisors' figures: memory and
-    disk at ratio 1.0; VCPU not judged (its ratio is not known here)."""
+    disk at ratio 1.0; nothing else judged (VCPU's ratio is not known)."""
     out = []
     for host in hosts:
         capacity = {MEMORY_MB: 0.0, DISK_GB: 0.0}
@@ -135,34 +152,85 @@ def rooms_from_hypervisors(
             ):
                 capacity[rc] += total or 0
                 free[rc] += (total or 0) - (used or 0)
-        out.append(HostRoom(host, capacity, free))
+        out.append(HostRoom(host, capacity, free, frozenset(capacity)))
     return out
 
 
-def _size(demand: Demand) -> tuple[int, int, int]:
+def _size(ask: Ask) -> tuple[int, int, int]:
+    amounts = ask.amounts
     return (
-        demand.get(MEMORY_MB, 0),
-        demand.get(VCPU, 0),
-        demand.get(DISK_GB, 0),
+        amounts.get(MEMORY_MB, 0),
+        amounts.get(VCPU, 0) + amounts.get(PCPU, 0),
+        amounts.get(DISK_GB, 0),
     )
 
 
 def pack(
-    demands: Mapping[str, Demand], hosts: Sequence[HostRoom]
-) -> dict[str, Fit]:
-    """Each server's fit, packing the largest first (see the module doc).
+    asks: Mapping[str, Ask],
+    hosts: Sequence[HostRoom],
+    where: Mapping[str, Where] | None = None,
+) -> dict[str, Judgement]:
+    """Each server's judgement, packing the largest first (see the module
+    doc), each where its rules (where, by server) allow.
 
     The hosts' free room is used up as the servers are placed."""
-    fits = {}
-    for key in sorted(demands, key=lambda k: _size(demands[k]), reverse=True):
-        demand = demands[key]
-        able = [h for h in hosts if h.takes(demand)]
+    rules = where or {}
+    placed: Placed = {}
+    out = {}
+    for key in sorted(asks, key=lambda k: _size(asks[k]), reverse=True):
+        ask, held = asks[key], rules.get(key, ANYWHERE)
+        allowed = [h for h in hosts if not held.barred(h.host, placed)]
+        able = [h for h in allowed if h.takes(ask)]
         if not able:
-            fits[key] = Fit.NO_ROOM
+            why = _why_not(ask, held, hosts, allowed, placed)
+            out[key] = Judgement(Fit.NO_ROOM, why)
+            LOG.debug("capacity: %s no room: %s", key, why)
             continue
-        roomy = [h for h in able if h.stays_roomy(demand)]
+        roomy = [h for h in able if not h.tight_in(ask)]
         chosen = max(roomy or able, key=lambda h: h.free.get(MEMORY_MB, 0.0))
-        chosen.take(demand)
-        fits[key] = Fit.FITS if roomy else Fit.TIGHT
-        LOG.debug("capacity: %s %s on %s", key, fits[key].value, chosen.host)
-    return fits
+        tight = None if roomy else _named(chosen.tight_in(ask))
+        chosen.take(ask)
+        held.place(chosen.host, placed)
+        out[key] = Judgement(Fit.FITS if roomy else Fit.TIGHT, tight)
+        LOG.debug(
+            "capacity: %s %s on %s", key, out[key].fit.value, chosen.host
+        )
+    return out
+
+
+def _why_not(
+    ask: Ask,
+    held: Where,
+    hosts: Sequence[HostRoom],
+    allowed: Sequence[HostRoom],
+    placed: Placed,
+) -> str:
+    """Why no host takes it: the rules that bar the hosts with room for
+    it; else the classes short where it may go (and the rules, when it may
+    go nowhere)."""
+    if not hosts:
+        return "no candidate host"
+    able = [h for h in hosts if h.takes(ask)]
+    rules = _unique(
+        rule for h in (able or hosts) for rule in held.barred(h.host, placed)
+    )
+    if able:
+        return rules
+    short = [h.lacks(ask) for h in (allowed or hosts)]
+    everywhere = set.intersection(*short)
+    classes = (
+        _named(everywhere) if everywhere else _named(set.union(*short), " or ")
+    )
+    return classes if allowed else ", ".join(x for x in (rules, classes) if x)
+
+
+def _unique(items: Iterable[str]) -> str:
+    return ", ".join(dict.fromkeys(items))
+
+
+def _named(classes: Iterable[str], sep: str = ", ") -> str:
+    def order(rc: str) -> tuple[int, str]:
+        named = rc in NAMED_FIRST
+        return (NAMED_FIRST.index(rc) if named else len(NAMED_FIRST), rc)
+
+    return sep.join(sorted(set(classes), key=order))

@@ -47,6 +47,9 @@ CLOCK_SKEW = 60.0
 # further behind is caught by reading its landed servers one by one.
 POLL_OVERLAP = 2.0
 
+# host drain's --disable-reason, by default: the scheduler keeps off it.
+DRAIN_REASON = "osc-evacuate: draining for maintenance"
+
 # Seconds a --fence-command or --fence-check may take (fence-agents' own
 # power timeouts are 20 s and less, with retries).
 FENCE_TIMEOUT = 120.0

@@ -31,6 +31,7 @@ from osc_evacuate.core.models import (
     ServerDetail,
     ServiceRequest,
 )
+from osc_evacuate.core.models.cloud import ServerGroup
 from osc_evacuate.core.rules import features
 from osc_evacuate.core.transport import Answer, Transport
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from keystoneauth1 import session as ks_session
 
 LOG = logging.getLogger(__name__)
+
 
 _UUID = re.compile(r"^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$", re.I)
 
@@ -204,7 +206,8 @@ class NovaReads:
             quoted = urllib.parse.quote(fid)
             try:
                 raw = self._get(f"/flavors/{quoted}")["flavor"]
-                specs = self._get(f"/flavors/{quoted}/os-extra-specs")
+                # Nova routes it with an underscore.
+                specs = self._get(f"/flavors/{quoted}/os-extra_specs")
             except ComputeAPIError as exc:
                 if exc.status != 404:
                     raise
@@ -292,3 +295,53 @@ class NovaComputeAPI(NovaReads):
             body=body,
             quiet=quiet,
         )
+
+    # -- What the capacity check's placement rules read (assess.py) ------
+
+    def server_groups(self) -> list[ServerGroup]:
+        # Nova pages them by offset, max_limit (1000) at most: an empty
+        # page ends the list (or one seen already: an offset ignored).
+        found: dict[str, ServerGroup] = {}
+        while True:
+            body = self._get(
+                "/os-server-groups", all_projects=True, offset=len(found)
+            )
+            page = [
+                parse.server_group(raw)
+                for raw in body.get("server_groups") or []
+            ]
+            if not page or page[0].id in found:
+                return list(found.values())
+            found.update((group.id, group) for group in page)
+
+    def servers_by_node(self) -> dict[str, frozenset[str]] | None:
+        cloud = self.version_range()
+        if cloud.maximum < features.HYPERVISOR_SERVERS.first:
+            return None
+        version = max(
+            features.HYPERVISOR_SERVERS.first,
+            features.hypervisor_version(cloud),
+        )
+        nodes = self._http.pages(
+            "/os-hypervisors",
+            version,
+            "hypervisors",
+            marker_field="id",
+            query={"with_servers": True},
+        )
+        return dict(parse.node_servers(raw) for raw in nodes)
+
+    def pinned_zones(self, host: str) -> dict[str, str | None] | None:
+        pinned = features.REQUEST_SPEC_PER_SERVER.first
+        if pinned not in self.version_range():
+            return None
+        return {
+            raw["id"]: raw.get("pinned_availability_zone")
+            for raw in self._http.pages(
+                "/servers/detail",
+                pinned,
+                "servers",
+                marker_field="id",
+                query={"all_tenants": 1, "host": host},
+            )
+        }

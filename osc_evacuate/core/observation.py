@@ -117,3 +117,7 @@ class RowPolicy:
     stops_sent: int  # stop requests sent since it landed
     fault_polls: int  # polls already spent waiting for a fault
     stuck_after: float = defaults.STUCK_AFTER  # no progress so long: stuck
+    # A drain's: confirmResize requests sent, and whether a failed live
+    # migration may be followed by a cold one (--cold-fallback).
+    confirms_sent: int = 0
+    fallback: bool = False

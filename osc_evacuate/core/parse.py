@@ -20,6 +20,7 @@ from osc_evacuate.core.models import (
     Migration,
     Server,
 )
+from osc_evacuate.core.models.cloud import EVACUATION, ServerGroup
 
 LOG = logging.getLogger(__name__)
 
@@ -151,4 +152,30 @@ def migration(raw: dict[str, Any]) -> Migration:
         dest_compute=raw.get("dest_compute"),
         created_at=raw.get("created_at") or "",
         updated_at=raw.get("updated_at"),
+        # Shown from 2.23; the reads before ask for evacuations only.
+        migration_type=raw.get("migration_type") or EVACUATION,
+    )
+
+
+def server_group(raw: dict[str, Any]) -> ServerGroup:
+    """A server group as os-server-groups shows it: its "policy" and
+    "rules" from 2.64, a one-policy "policies" list before."""
+    policies = raw.get("policies") or [""]
+    most = (raw.get("rules") or {}).get("max_server_per_host")
+    return ServerGroup(
+        id=str(raw.get("id") or ""),
+        name=raw.get("name") or "",
+        policy=str(raw.get("policy") or policies[0]),
+        members=frozenset(str(m) for m in raw.get("members") or ()),
+        max_per_host=max(1, int(str(most))) if str(most).isdigit() else 1,
+    )
+
+
+def node_servers(raw: dict[str, Any]) -> tuple[str, frozenset[str]]:
+    """A compute node's name and its servers' ids, as os-hypervisors
+    lists them with_servers (2.53+; a node without one has no "servers")."""
+    servers = raw.get("servers") or ()
+    return (
+        raw.get("hypervisor_hostname") or "",
+        frozenset(str(s["uuid"]) for s in servers if s.get("uuid")),
     )

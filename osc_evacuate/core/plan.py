@@ -59,10 +59,12 @@ def plan_servers(
         _row(server, latest.get(server.id), ids.get(server.id, set()), target)
         for server in on_host
     ]
-    return [_earlier(row, (pending or {}).get(row.id)) for row in rows]
+    return [earlier(row, (pending or {}).get(row.id)) for row in rows]
 
 
-def _earlier(row: PlannedRow, pending: float | None) -> PlannedRow:
+def earlier(row: PlannedRow, pending: float | None) -> PlannedRow:
+    """The row, waited for rather than sent when an earlier run's request
+    for it may still reach Nova for pending seconds (journal.py)."""
     if pending is None or row.action is not Action.SUBMITTED:
         return row
     LOG.debug(

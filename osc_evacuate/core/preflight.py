@@ -68,7 +68,10 @@ def plan_hosts(
     hypervisors = _hypervisors(api, clock or SystemClock())
     for host in sources:
         refusals.refuse_ironic(host, hypervisors)
-    refusals.check_target(request.options, set(sources), everything)
+    options = request.options
+    refusals.check_target(
+        options.host, options.force, set(sources), everything
+    )
     on_host = {h: api.servers_on_host(h) for h in sources}
     records = {h: api.evacuation_migrations(source_host=h) for h in sources}
     rows = _rows(on_host, records, request, journal or Journal(None))
@@ -89,7 +92,7 @@ def plan_hosts(
         rows,
         request.options,
         set(sources),
-        [s for s in everything if s.host not in sources],
+        everything,
         hypervisors,
     )
     return Plan(
@@ -131,12 +134,14 @@ def _rows(
             len(records[host]),
         )
         target = request.options.target_state
-        pending = _pending(journal, servers)
+        pending = pending_requests(journal, servers)
         rows += plan.plan_servers(servers, records[host], target, pending)
     return plan.filtered(rows, filters)
 
 
-def _pending(journal: Journal, servers: list[Server]) -> dict[str, float]:
+def pending_requests(
+    journal: Journal, servers: list[Server]
+) -> dict[str, float]:
     """Seconds each earlier unanswered request may still reach Nova."""
     now = journal.now()
     found = journal.pending(s.id for s in servers)
@@ -182,10 +187,13 @@ def plan_server(
     sources: tuple[str, ...] = (server.host,) if server.host else ()
     for host in sources:
         refusals.refuse_ironic(host, hypervisors)
-    everything = read_services(api, None) if request.options.host else []
-    refusals.check_target(request.options, set(sources), everything)
+    options = request.options
+    everything = read_services(api, None) if options.host else []
+    refusals.check_target(
+        options.host, options.force, set(sources), everything
+    )
     mine = [m for m in migrations if m.source_compute == server.host]
-    pending = _pending(journal or Journal(None), [server])
+    pending = pending_requests(journal or Journal(None), [server])
     rows, check = assess.assess(
         api,
         plan.plan_servers([server], mine, target, pending),

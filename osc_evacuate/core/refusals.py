@@ -20,7 +20,6 @@ from osc_evacuate.core.fencing import unfenced
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
     ComputeService,
-    EvacuateOptions,
     Hypervisor,
     Plan,
     Request,
@@ -119,12 +118,30 @@ def refuse_ironic(host: str, hypervisors: Iterable[Hypervisor]) -> None:
         )
 
 
+def refuse_if_down(service: ComputeService) -> None:
+    """A drain moves servers off a living host: a dead one is for host
+    evacuate."""
+    if service.state not in ("up", "down"):
+        raise Refused(
+            f"nova-compute on {service.host} is in a cell Nova cannot reach "
+            f"(state {service.state}): nothing can be migrated off it until "
+            "its cell is back"
+        )
+    if not service.is_up:
+        why = "forced down" if service.forced_down else "down"
+        raise Refused(
+            f"nova-compute on {service.host} is {why}: a drain moves servers "
+            "off a living host, by live and cold migration. A dead host "
+            f"needs: openstack host evacuate {service.host}"
+        )
+
+
 def check_target(
-    options: EvacuateOptions,
+    target: str | None,
+    force: bool,
     sources: set[str],
     services: Sequence[ComputeService],
 ) -> None:
-    target = options.host
     if target is None:
         return
     if target in sources:
@@ -134,7 +151,7 @@ def check_target(
         )
     service = find_compute_service(services, target)
     # --force skips the scheduler, so a disabled spare host is fair game.
-    disabled = service.status != "enabled" and not options.force
+    disabled = service.status != "enabled" and not force
     if not service.is_up or disabled:
         raise UsageError(
             f"the target host {target} cannot take servers: its "

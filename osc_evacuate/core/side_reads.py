@@ -1,6 +1,6 @@
 """The reads of Glance and Placement the plan makes: the servers' images
-(for a vTPM in their properties) and each provider's free room (for the
-capacity check). A constant number of requests, whatever the servers.
+(for a vTPM in their properties) and each compute node's free room (for
+the capacity check). A constant number of requests, whatever the servers.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ def images(glance: Transport, image_ids: Iterable[str]) -> dict[str, Image]:
 def rooms(
     placement: Transport, smallest: Mapping[str, int]
 ) -> dict[str, Room] | None:
-    """Placement's free room of every resource provider that can take the
-    smallest demand, by provider name; None when Placement cannot be read."""
+    """Placement's free room of every compute node that can take the
+    smallest demand, by node name, each class summed over the node's
+    provider tree; None when Placement cannot be read."""
     wanted = ",".join(f"{rc}:{n}" for rc, n in smallest.items() if n)
     version = features.PROVIDER_SUMMARIES.first
     try:
@@ -52,26 +53,27 @@ def rooms(
     except ComputeAPIError as exc:
         LOG.debug("Placement cannot be read: %s", exc)
         return None
-    names = {
-        p["uuid"]: p["name"] for p in providers.get("resource_providers") or []
+    listed = providers.get("resource_providers") or []
+    names = {p["uuid"]: p["name"] for p in listed}
+    roots = {
+        p["uuid"]: p.get("root_provider_uuid") or p["uuid"] for p in listed
     }
-    found = {}
+    found: dict[str, dict[str, tuple[float, float]]] = {}
     summaries = candidates.get("provider_summaries") or {}
     for uuid, summary in summaries.items():
-        name = names.get(uuid)
+        root = summary.get("root_provider_uuid") or roots.get(uuid, uuid)
+        name = names.get(root)
         if name is None:
+            LOG.debug("Placement: provider %s of no known tree", uuid)
             continue
-        found[name] = Room(
-            node=name,
-            resources={
-                rc: (float(v["capacity"]), float(v["used"]))
-                for rc, v in (summary.get("resources") or {}).items()
-            },
-        )
+        into = found.setdefault(name, {})
+        for rc, v in (summary.get("resources") or {}).items():
+            total, used = into.get(rc, (0.0, 0.0))
+            into[rc] = (total + float(v["capacity"]), used + float(v["used"]))
     LOG.debug(
-        "Placement: %d providers, %d with room for %s",
+        "Placement: %d providers, %d nodes with room for %s",
         len(names),
         len(found),
         wanted,
     )
-    return found
+    return {name: Room(node=name, resources=r) for name, r in found.items()}

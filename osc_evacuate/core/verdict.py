@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from osc_evacuate.core import defaults
 from osc_evacuate.core.models import Result
@@ -56,6 +56,8 @@ class Kind(enum.Enum):
     NOT_PROVEN = "not proven"  # end the row: Nova will not tell
     RESUBMIT = "resubmit"  # set its record aside (failed, stuck), POST again
     STOP = "stop"  # landed running under the stopped policy: stop it
+    CONFIRM = "confirm"  # a cold migration waits for confirmResize
+    FALLBACK = "fall back"  # a live migration failed: migrate it cold
     AWAIT_FAULT = "await fault"  # failed, but its fault is not shown yet
     KEEP_WAITING = "keep waiting"  # nothing proven either way yet
 
@@ -271,7 +273,9 @@ def _fault_or_status(seen: Observation) -> str | None:
     return seen.fault or f"migration {status}"
 
 
-RULES: tuple[Rule, ...] = (
+# The rows every job shares, first: Nova not answering, the server
+# gone, no record yet (or an earlier request that may still land).
+HEAD: tuple[Rule, ...] = (
     # Nova busy or unreachable: the next poll will tell, for a while.
     Rule(
         "Nova did not answer this poll",
@@ -309,6 +313,26 @@ RULES: tuple[Rule, ...] = (
         lambda seen: "the earlier request never reached Nova: sent anew",
     ),
     Rule("no record of this run's request yet", _no_record, Kind.KEEP_WAITING),
+)
+
+# And last: Nova will not finish it (its destination down, no
+# progress), or nothing proven yet.
+TAIL: tuple[Rule, ...] = (
+    Rule(
+        "stuck: its destination is down",
+        _destination_down,
+        Kind.STUCK,
+        _stuck,
+    ),
+    Rule("stuck: no progress", _no_progress, Kind.STUCK, _stuck),
+    # Still on its way, still on the source host, a task still under way,
+    # or a stop not yet carried out: nothing proven yet.
+    Rule("not proven yet", _always, Kind.KEEP_WAITING),
+)
+
+# Evacuation's own rows between them.
+RULES: tuple[Rule, ...] = (
+    *HEAD,
     # A failure: its fault says whether another try can help.
     Rule(
         "failed; its fault is not shown yet", _fault_pending, Kind.AWAIT_FAULT
@@ -341,22 +365,16 @@ RULES: tuple[Rule, ...] = (
         Kind.RESUBMIT,
         _stuck_reset,
     ),
-    Rule(
-        "stuck: its destination is down",
-        _destination_down,
-        Kind.STUCK,
-        _stuck,
-    ),
-    Rule("stuck: no progress", _no_progress, Kind.STUCK, _stuck),
-    # Still on its way, still on the source host, a task still under way,
-    # or a stop not yet carried out: nothing proven yet.
-    Rule("not proven yet", _always, Kind.KEEP_WAITING),
+    *TAIL,
 )
 
 
-def decide(seen: Observation, policy: RowPolicy) -> Verdict:
-    """The first row of RULES that applies to what was seen."""
-    for rule in RULES:
+def decide(
+    seen: Observation, policy: RowPolicy, rules: Sequence[Rule] = RULES
+) -> Verdict:
+    """The first row of the table (evacuation's RULES unless another job
+    gives its own) that applies to what was seen."""
+    for rule in rules:
         if rule.applies(seen, policy):
             return Verdict(rule.kind, rule.reason(seen), rule.name)
     raise AssertionError("the last rule of RULES applies to everything")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ from osc_evacuate.core.models import (
     ServerDetail,
     ServiceRequest,
 )
+from osc_evacuate.core.models.cloud import ServerGroup
 
 # What an evacuation goes through, one step per poll of the migrations; the
 # server's host moves one step after the record reads done (the worst case).
@@ -271,6 +273,30 @@ class FakeCompute:
     def rooms(self, smallest: Mapping[str, int]) -> dict[str, Room] | None:
         self.calls["rooms"] += 1
         return None if self.placement is None else dict(self.placement)
+
+    # What the capacity check's rules read (assess.py): the server groups;
+    # the servers of each node, None: a cloud before 2.53; each server's
+    # pinned zone, None: a cloud before 2.96. Set per test.
+    groups: tuple[ServerGroup, ...] = ()
+    node_servers: Mapping[str, frozenset[str]] | None = types.MappingProxyType(
+        {}
+    )
+    pinned: Mapping[str, str | None] | None = types.MappingProxyType({})
+
+    def server_groups(self) -> list[ServerGroup]:
+        self.calls["server_groups"] += 1
+        return list(self.groups)
+
+    def servers_by_node(self) -> dict[str, frozenset[str]] | None:
+        self.calls["servers_by_node"] += 1
+        return None if self.node_servers is None else dict(self.node_servers)
+
+    def pinned_zones(self, host: str) -> dict[str, str | None] | None:
+        self.calls["pinned_zones"] += 1
+        if self.pinned is None:
+            return None
+        on_host = {s.id for s in self.servers.values() if s.host == host}
+        return {sid: self.pinned.get(sid) for sid in sorted(on_host)}
 
     def find_servers(self, name: str) -> list[Server]:
         return [s for s in self.servers.values() if name in (s.id, s.name)]

@@ -580,3 +580,22 @@ def test_images_are_read_a_hundred_ids_a_request_from_glance() -> None:
     # Glance has no microversion, and its Date is not Nova's clock.
     assert "OpenStack-API-Version" not in first.headers
     assert api.nova_now() is None
+
+
+def test_flavors_are_read_with_their_extra_specs() -> None:
+    session = FakeSession(
+        version_doc("2.46"),
+        (200, {"flavor": {"id": "7", "name": "m1", "vcpus": 2, "ram": 512}}),
+        (200, {"extra_specs": {"resources:CUSTOM_X": "1"}}),
+    )
+    found = NovaComputeAPI(session).flavors(["7"])
+    assert [s.path for s in session.sent[1:]] == [
+        "/flavors/7",
+        "/flavors/7/os-extra_specs",  # Nova's route: an underscore
+    ]
+    assert found["7"].extra_specs == {"resources:CUSTOM_X": "1"}
+    assert (found["7"].vcpus, found["7"].ram, found["7"].name) == (
+        2,
+        512,
+        "m1",
+    )

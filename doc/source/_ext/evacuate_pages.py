@@ -106,6 +106,14 @@ COLUMN_MEANINGS = {
         "10 %), ``no room`` or ``unknown`` on the hosts that can take it; "
         "empty when it would not be submitted"
     ),
+    "Capacity Limit": (
+        "why it is ``tight`` or has ``no room``: the resource classes "
+        "short where it may go (``CUSTOM_X``; ``VCPU or DISK_GB`` when "
+        "each host lacks one of them), or the rule that keeps it off the "
+        "hosts with room (``availability zone az2``, ``anti-affinity "
+        "group web``, ``affinity group db``); ``flavor not known`` when "
+        "``unknown``; empty when it fits (see :doc:`plan`)"
+    ),
     "Microversion": "the compute API microversion of the evacuate request",
     "End State": (
         "the status it would end in under ``--target-state``; empty when "

@@ -6,8 +6,11 @@ a run plans and reports (PlannedRow, ServerOutcome, Plan, Report).
 """
 
 from osc_evacuate.core.models.cloud import (
+    COLD_MIGRATION,
     EVACUABLE_VM_STATES,
+    EVACUATION,
     IRONIC,
+    LIVE_MIGRATION,
     MIGRATION_DONE,
     MIGRATION_FAILED,
     MIGRATION_SUCCEEDED,
@@ -22,9 +25,13 @@ from osc_evacuate.core.models.cloud import (
     ServiceRequest,
 )
 from osc_evacuate.core.models.job import (
+    BlockMigration,
+    DrainOptions,
+    DrainRequest,
     EvacuateOptions,
     FenceCommands,
     Guard,
+    Method,
     Request,
     RetryPolicy,
     ServerFilter,
@@ -50,16 +57,22 @@ from osc_evacuate.core.models.rows import (
 )
 
 __all__ = [
+    "COLD_MIGRATION",
     "EVACUABLE_VM_STATES",
+    "EVACUATION",
     "IRONIC",
+    "LIVE_MIGRATION",
     "MIGRATION_DONE",
     "MIGRATION_FAILED",
     "MIGRATION_SUCCEEDED",
     "NOT_NEEDED",
     "SCHEDULER",
     "Action",
+    "BlockMigration",
     "CapacityCheck",
     "ComputeService",
+    "DrainOptions",
+    "DrainRequest",
     "EvacuateOptions",
     "FenceCommands",
     "Fencing",
@@ -71,6 +84,7 @@ __all__ = [
     "Hypervisor",
     "Image",
     "LockState",
+    "Method",
     "Migration",
     "Plan",
     "PlannedRow",

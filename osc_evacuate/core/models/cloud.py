@@ -1,5 +1,6 @@
 """The cloud's objects as the core sees them: Nova's servers, services,
-hypervisors and evacuation records, Glance's images, Placement's room.
+hypervisors, server groups and evacuation records, Glance's images,
+Placement's room.
 
 Parsed from Nova's JSON by parse.py; judged by everything else. Frozen:
 what was read is never changed, only read again.
@@ -14,11 +15,28 @@ from typing import Any
 # Nova evacuates only servers in these vm_states.
 EVACUABLE_VM_STATES = frozenset({"active", "stopped", "error"})
 
-# Evacuation migration statuses (nova.objects.Migration), by meaning.
-# "done" turns "completed" once the source's nova-compute restarts.
+# Migration record statuses (nova.objects.Migration), by meaning, for
+# each migration_type. An evacuation's "done" turns "completed" once the
+# source's nova-compute restarts; a cold migration "finished" waits for
+# confirmResize to be "confirmed"; a live one ends "completed".
+EVACUATION = "evacuation"
+LIVE_MIGRATION = "live-migration"
+COLD_MIGRATION = "migration"
 MIGRATION_DONE = "done"
 MIGRATION_SUCCEEDED = frozenset({"done", "completed"})
 MIGRATION_FAILED = frozenset({"error", "failed"})
+SUCCEEDED = {
+    EVACUATION: MIGRATION_SUCCEEDED,
+    LIVE_MIGRATION: frozenset({"completed"}),
+    COLD_MIGRATION: frozenset({"confirmed"}),
+}
+FAILED = {
+    EVACUATION: MIGRATION_FAILED,
+    # Aborted (cancelled) or failed: the server stays where it was.
+    LIVE_MIGRATION: frozenset({"error", "failed", "cancelled"}),
+    # Reverted (revertResize): the server is back where it was.
+    COLD_MIGRATION: frozenset({"error", "failed", "reverted"}),
+}
 # The hypervisor type of a compute that drives Ironic bare-metal nodes.
 IRONIC = "ironic"
 
@@ -142,6 +160,20 @@ class Room:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServerGroup:
+    """A server group: its policy ("affinity", "anti-affinity", or their
+    "soft-" preferences), its members (server ids), and how many of them
+    an anti-affinity host may hold (its max_server_per_host rule, 2.64+;
+    1 otherwise)."""
+
+    id: str
+    name: str
+    policy: str
+    members: frozenset[str]
+    max_per_host: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
 class Migration:
     id: int
     instance_uuid: str
@@ -150,14 +182,17 @@ class Migration:
     dest_compute: str | None
     created_at: str
     updated_at: str | None
+    migration_type: str = EVACUATION
 
     @property
     def succeeded(self) -> bool:
-        return self.status in MIGRATION_SUCCEEDED
+        return self.status in SUCCEEDED.get(
+            self.migration_type, MIGRATION_SUCCEEDED
+        )
 
     @property
     def failed(self) -> bool:
-        return self.status in MIGRATION_FAILED
+        return self.status in FAILED.get(self.migration_type, MIGRATION_FAILED)
 
     @property
     def finished(self) -> bool:

@@ -130,6 +130,45 @@ class ServerFilter:
         return None
 
 
+class BlockMigration(enum.Enum):
+    """--block-migration of host drain: OSC's meaning."""
+
+    AUTO = "auto"  # Nova decides from the storage (2.25+)
+    TRUE = "true"  # copy the local disks
+    FALSE = "false"  # shared storage: copy memory only
+
+
+class Method(enum.Enum):
+    """How a drain moves a server."""
+
+    LIVE = "live"  # os-migrateLive: it keeps running
+    COLD = "cold"  # migrate, then confirmResize: stopped and started
+
+
+@dataclasses.dataclass(frozen=True)
+class DrainOptions:
+    """What to ask Nova for every server a drain moves."""
+
+    host: str | None = None  # destination; None: the scheduler picks
+    block_migration: BlockMigration = BlockMigration.AUTO
+
+
+@dataclasses.dataclass(frozen=True)
+class DrainRequest:
+    """Everything a run of host drain is asked to do."""
+
+    options: DrainOptions = dataclasses.field(default_factory=DrainOptions)
+    pinned: Microversion | None = None
+    wait: WaitPolicy | None = None  # None: send and return
+    max_parallel: int = defaults.MAX_PARALLEL
+    ignore_capacity: bool = False
+    methods: frozenset[Method] = frozenset(Method)  # --live/--cold-only
+    cold_fallback: bool = False  # a failed live migration: cold instead
+    disabled_reason: str = defaults.DRAIN_REASON
+    filters: ServerFilter = dataclasses.field(default_factory=ServerFilter)
+    server_names: tuple[str, ...] = ()
+
+
 @dataclasses.dataclass(frozen=True)
 class FenceCommands:
     """How to fence a failed host before its servers are evacuated: a

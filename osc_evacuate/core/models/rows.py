@@ -15,6 +15,7 @@ import enum
 
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models.cloud import Migration, Server, ServiceRequest
+from osc_evacuate.core.models.job import Method
 
 
 class Action(enum.Enum):
@@ -86,8 +87,13 @@ class PlannedRow:
     # puts at risk, and whether it fits where it can go.
     risk: str | None = None
     fit: Fit | None = None
+    # Why it is tight or finds no room: the classes short, or the rule
+    # that keeps it off the hosts with room (capacity.Judgement.why).
+    fit_why: str | None = None
     # Skipped by a filter of host evacuate, not because Nova would refuse.
     filtered: bool = False
+    # host drain: how it is moved (None: evacuated).
+    method: Method | None = None
 
     @property
     def id(self) -> str:
@@ -114,6 +120,9 @@ class ServerOutcome:
     admin_pass: str | None = dataclasses.field(default=None, repr=False)
     lock: LockState | None = None  # None: no --lock
     lock_error: str | None = None
+    # host drain: how it is moved, and why cold when live was planned.
+    method: Method | None = None
+    fell_back: str | None = None
 
     @classmethod
     def of(cls, planned: PlannedRow) -> ServerOutcome:
@@ -125,6 +134,7 @@ class ServerOutcome:
             migration=planned.migration,
             after=planned.after,
             attempts=planned.attempts,
+            method=planned.method,
         )
 
     @property
@@ -150,6 +160,10 @@ class ServerOutcome:
     @property
     def fit(self) -> Fit | None:
         return self.planned.fit
+
+    @property
+    def fit_why(self) -> str | None:
+        return self.planned.fit_why
 
     @property
     def destination(self) -> str | None:

@@ -72,10 +72,14 @@ REQUEST_SPEC_PER_SERVER = Feature(
     "availability zone): too dear for lists read every poll",
 )
 PROVIDER_SUMMARIES = Feature(
-    first=mv("1.27"),
-    what="allocation candidates' provider summaries carry every resource "
-    "class of each provider, with its capacity and use",
+    first=mv("1.29"),
+    what="allocation candidates' provider summaries carry every provider "
+    "of each tree (a node's vGPU and PCI children), with its root, and "
+    "every resource class of each, with its capacity and use",
     service=PLACEMENT,
+)
+HYPERVISOR_SERVERS = Feature(
+    first=mv("2.53"), what="os-hypervisors lists each node's servers"
 )
 
 FEATURES: tuple[Feature, ...] = (
@@ -83,6 +87,7 @@ FEATURES: tuple[Feature, ...] = (
     TAGS,
     HYPERVISORS_PAGED,
     EMBEDDED_FLAVOR,
+    HYPERVISOR_SERVERS,
     MIGRATIONS_PAGED,
     DOWN_CELLS,
     LOCK_REASON,
