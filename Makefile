@@ -1,10 +1,14 @@
 # osc-evacuate: `make demo` and `make test` are the two set-up commands.
+# tox.ini runs the same commands as lint, unit, functional, docs and
+# releasenotes (tox -e pep8, py3, functional, docs, releasenotes); change
+# both together (tests/unit/test_tox.py checks).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint unit functional docs docs-capture dist bench sandbox clean
+.PHONY: venv demo test lint unit functional docs releasenotes docs-capture \
+	dist bench sandbox clean
 
 venv: $(STAMP)
 
@@ -23,7 +27,7 @@ lint: venv
 	$(BIN)/ruff format --check osc_evacuate tests tools doc/source
 	$(BIN)/mypy
 	$(BIN)/mypy doc/source/conf.py doc/source/_ext
-	$(BIN)/reno lint >/dev/null
+	$(BIN)/reno -q lint
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
@@ -44,6 +48,12 @@ test: lint docs
 # every time, since Sphinx cannot see that they changed.
 docs: venv
 	$(BIN)/sphinx-build -q -W --keep-going -E -b html doc/source doc/build/html
+
+# reno's checks, then the release notes as reStructuredText on standard
+# output (make docs renders them as HTML: doc/source/releasenotes.rst).
+releasenotes: venv
+	$(BIN)/reno -q lint
+	$(BIN)/reno -q report
 
 # The runbook's outputs (doc/source/runbook/*.txt), captured anew from the
 # sandbox; ids and timings are normalised, so only a change of behaviour
