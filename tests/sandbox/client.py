@@ -11,6 +11,8 @@ rest.py; this module runs the process and talks to ``/_sandbox``.
         sandbox.crash_compute("compute01")
         sandbox.fail_requests(503, **EVACUATE_POSTS, count=2)
         sandbox.slow_spawn(5, host="compute02")
+        sandbox.fail_live_migrations("compute01", stage="pre-check")
+        sandbox.slow_live_migration(30, host="compute01")
         sandbox.cap_microversion("2.60")
         sandbox.fill_compute("compute03")            # nothing fits there
         sandbox.add_compute("ironic01", hypervisor_type="ironic")
@@ -458,6 +460,47 @@ class Sandbox:
         result: dict[str, Any] = self.control("POST", "slow-spawn", body)
         return result
 
+    def fail_live_migrations(
+        self,
+        host: str,
+        count: int | None = 1,
+        stage: Literal["during", "pre-check"] = "during",
+    ) -> dict[str, Any]:
+        """Make the next ``count`` live migrations (None: all) to or from
+        ``host`` fail, Nova's own code writing the outcome: ``"during"``,
+        the record ends ``failed`` and the server stays on its source;
+        ``"pre-check"``, the destination's checks refuse it (os-migrateLive
+        answers 400 below 2.34; from 2.34 it answers 202 and the record
+        ends ``error``). The live-migration faults
+        (live_migration_faults)."""
+        result: dict[str, Any] = self.control(
+            "POST",
+            "live-migration-failures",
+            {"host": host, "count": count, "stage": stage},
+        )
+        return result
+
+    def slow_live_migration(
+        self, seconds: float, host: str | None = None
+    ) -> dict[str, Any]:
+        """Make live migrations to or from ``host`` (every one without
+        it) stay ``running`` ``seconds`` first; an abort (record
+        ``cancelled``) or a force-complete (``completed``) ends the wait.
+        The live-migration faults (live_migration_faults)."""
+        body: dict[str, Any] = {"seconds": seconds}
+        if host is not None:
+            body["host"] = host
+        result: dict[str, Any] = self.control(
+            "POST", "slow-live-migration", body
+        )
+        return result
+
+    def live_migration_faults(self) -> dict[str, Any]:
+        """``{"failures": [{"host", "stage", "count", "failed"}],
+        "slow": {"seconds": 0.0, "hosts": {}}}``"""
+        result: dict[str, Any] = self.control("GET", "live-migration-faults")
+        return result
+
     def cap_microversion(self, version: str | None) -> dict[str, Any]:
         """Play a Nova whose newest compute microversion is ``version``
         (None: Nova's own again)."""
@@ -467,8 +510,9 @@ class Sandbox:
         return result
 
     def reset_faults(self) -> dict[str, Any]:
-        """No fault rule, slow spawn, cap, fill or down cell; delayed
-        requests go on."""
+        """No fault rule, slow spawn, cap, fill, down cell or
+        live-migration fault; delayed requests go on, slowed live
+        migrations complete."""
         result: dict[str, Any] = self.control("POST", "reset-faults")
         return result
 

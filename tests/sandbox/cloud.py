@@ -2,9 +2,10 @@
 process, built like a Nova functional test that never ends.
 
 Beyond the stock fixtures, the sandbox can size and fill a compute
-(capacity.py), start a compute that looks like Ironic (drivers.py), serve
-the computes' own Placement app over HTTP, and take cell1 down
-(Nova's DownCellFixture) while a test asks for it.
+(capacity.py), start a compute that looks like Ironic (drivers.py), make
+live migrations fail or take their time (migrations.py), serve the
+computes' own Placement app over HTTP, and take cell1 down (Nova's
+DownCellFixture) while a test asks for it.
 
 Import this module only from ``python -m tests.sandbox`` (see
 __main__.py): it imports nova, which monkey-patches the interpreter with
@@ -39,7 +40,7 @@ from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 from nova.virt import driver as virt_driver
 
-from tests.sandbox import auth, capacity, drivers
+from tests.sandbox import auth, capacity, drivers, migrations
 from tests.sandbox.control import UnknownHost
 from tests.sandbox.faults import SpawnDelays, sleep_until
 
@@ -271,6 +272,7 @@ class Cloud:
         self._stopped: dict[str, Any] = {}
         # Faults on the Nova side (see faults.py and control.py).
         self.spawn_delays = SpawnDelays()
+        self.live_migrations = migrations.LiveMigrationFaults()
         # Bumped when a compute crashes: slowed spawns started before
         # then never finish.
         self._crashes: dict[str, int] = {}
@@ -365,6 +367,9 @@ class Cloud:
             manager = self._running[host].manager
             self._slow_spawn(host, manager)
             self._apply_fills(host, manager.driver)
+            migrations.hook_driver(
+                manager.driver, host, self.live_migrations, self.crash_watch
+            )
         LOG.info("sandbox: compute %s started", host)
         return self._describe(host)
 
@@ -429,6 +434,14 @@ class Cloud:
             "nova.virt.driver.load_compute_driver", return_value=driver
         ):
             self._running[host] = self.case._start_compute(host)
+
+    def crash_watch(self, host: str) -> Callable[[], bool]:
+        """True once ``host`` is down or has crashed since this call
+        (ends slowed live migrations, migrations.py)."""
+        crashes = self._crashes.get(host, 0)
+        return lambda: (
+            host not in self._running or self._crashes.get(host, 0) != crashes
+        )
 
     def _slow_spawn(self, host: str, manager: Any) -> None:
         """Make the host's driver wait spawn_delays before each spawn.

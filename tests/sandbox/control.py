@@ -39,11 +39,26 @@ Routes:
   every spawn (the evacuation's rebuild on the destination, a boot) on
   that compute, or on every compute without ``host``, waits that long
   first; a per-host value wins, 0 included.
+- ``POST /_sandbox/live-migration-failures`` ``{"host": "compute02",
+  "count": 1, "stage": "during"}``: the next ``count`` live migrations
+  (null: all) to or from that compute fail (migrations.py): ``"during"``
+  (the default) in the driver's migration, Nova rolls back, record
+  ``failed``, server on its source; ``"pre-check"`` in the destination's
+  checks (MigrationPreCheckError: 400 below 2.34, else 202 and record
+  ``error``; with no host given the conductor tries the next
+  destination); 201 with the live-migration faults.
+- ``POST /_sandbox/slow-live-migration`` ``{"seconds": 5, "host":
+  "compute02"}``: live migrations to or from that compute (every one
+  without ``host``) stay ``running`` that long first; abort and
+  force-complete end the wait; a lower or cleared value releases them.
+- ``GET  /_sandbox/live-migration-faults``: ``{"failures": [{"host",
+  "stage", "count", "failed"}], "slow": {"seconds": 0.0, "hosts": {}}}``.
 - ``POST /_sandbox/max-microversion`` ``{"version": "2.60"}``: the compute
   API acts as a Nova whose newest microversion is 2.60 (version documents,
   406 above it, ``latest``); ``{"version": null}`` ends the cap.
 - ``POST /_sandbox/reset-faults``: remove every rule, slow spawn, cap,
-  fill and down cell; requests still delayed go on to Nova at once.
+  fill, down cell and live-migration fault; requests still delayed go on
+  to Nova at once, slowed live migrations complete.
 - ``POST /_sandbox/shutdown``: clean shutdown (as SIGTERM).
 - ``GET  /_sandbox/health``: ``{"ok": true}``.
 """
@@ -55,8 +70,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from tests.sandbox import capacity
+from tests.sandbox import capacity, migrations
 from tests.sandbox.faults import FaultRules, SpawnDelays, UnknownFault
+from tests.sandbox.migrations import LiveMigrationFaults
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.wsgiutil import json_response, parse_json, read_body
 
@@ -65,8 +81,13 @@ LOG = logging.getLogger("sandbox.control")
 # A host name Nova accepts and that is safe in a URL path segment.
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
-# Longest slow spawn, in seconds.
+# Longest slow spawn or live migration, in seconds.
 MAX_SPAWN_DELAY = 3600.0
+
+# Routes of Control._live_migrations.
+_LIVE_MIGRATION_ROUTES = frozenset(
+    ("live-migration-failures", "slow-live-migration", "live-migration-faults")
+)
 
 
 class UnknownHost(LookupError):
@@ -77,6 +98,7 @@ class CloudControls(Protocol):
     """What the control interface needs from the cloud (see cloud.py)."""
 
     spawn_delays: SpawnDelays
+    live_migrations: LiveMigrationFaults
 
     def computes(self) -> list[dict[str, Any]]: ...
 
@@ -198,8 +220,11 @@ class Control:
                     raise UnknownFault(rule_id)
                 return 200, self.faults.remove(int(rule_id)).to_dict()
             case "POST", ["slow-spawn"]:
-                self._slow_spawn(parse_json(read_body(environ)))
+                delay = self._delay(parse_json(read_body(environ)))
+                self.cloud.spawn_delays.set(*delay)
                 return 200, self._faults()
+            case _, [name] if name in _LIVE_MIGRATION_ROUTES:
+                return self._live_migrations(method, name, environ)
             case "POST", ["max-microversion"]:
                 body = parse_json(read_body(environ))
                 if not isinstance(body, dict) or "version" not in body:
@@ -224,11 +249,31 @@ class Control:
                 return 202, {"ok": True}
         return 404, {"error": f"no route {method} /_sandbox/{'/'.join(route)}"}
 
+    def _live_migrations(
+        self, method: str, name: str, environ: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """The live-migration faults' routes (migrations.py)."""
+        faults = self.cloud.live_migrations
+        match method, name:
+            case "POST", "live-migration-failures":
+                body = parse_json(read_body(environ))
+                host, stage, count = migrations.parse_failure(body)
+                self._known(host)
+                faults.add_failure(host, stage, count)
+                return 201, faults.snapshot()
+            case "POST", "slow-live-migration":
+                faults.set_delay(*self._delay(parse_json(read_body(environ))))
+                return 200, faults.snapshot()
+            case "GET", "live-migration-faults":
+                return 200, faults.snapshot()
+        return 404, {"error": f"no route {method} /_sandbox/{name}"}
+
     def reset_faults(self) -> None:
-        """No rule, no slow spawn, no cap, no fill, no down cell: Nova as
-        it is."""
+        """No rule, no slow spawn, no cap, no fill, no down cell, no
+        live-migration fault: Nova as it is."""
         self.faults.clear()
         self.cloud.spawn_delays.clear()
+        self.cloud.live_migrations.clear()
         self.cloud.set_max_microversion(None)
         # Up first: a compute's resource update needs its cell.
         self.cloud.set_cell_down(False)
@@ -264,7 +309,9 @@ class Control:
             host, capacity.parse_size(body), hypervisor_type
         )
 
-    def _slow_spawn(self, body: Any) -> None:
+    def _delay(self, body: Any) -> tuple[float, str | None]:
+        """``(seconds, host)`` from a slow-spawn or slow-live-migration
+        body ``{"seconds": 5, "host": "<optional>"}``."""
         if not isinstance(body, dict) or set(body) - {"seconds", "host"}:
             raise ValueError('expected {"seconds": 5, "host": "<optional>"}')
         seconds = body.get("seconds")
@@ -278,7 +325,10 @@ class Control:
             )
         host = body.get("host")
         if host is not None:
-            known = {c["host"] for c in self.cloud.computes()}
-            if host not in known:
-                raise UnknownHost(host)
-        self.cloud.spawn_delays.set(float(seconds), host)
+            self._known(host)
+        return float(seconds), host
+
+    def _known(self, host: str) -> None:
+        """UnknownHost unless a compute of that name was started."""
+        if host not in {c["host"] for c in self.cloud.computes()}:
+            raise UnknownHost(host)
