@@ -11,7 +11,9 @@ fixed figure; so capturing again changes nothing
 The cloud: compute01 with five servers in two projects (one stopped, one
 booted from a volume, one paused), and compute02 and compute03 to take
 them; compute03 is full, so where each server lands does not depend on
-timing. Tables are as a terminal 100 columns wide shows them.
+timing. Once compute01 is back, compute02 is drained onto it (the
+maintenance section). Tables are as a terminal 100 columns wide shows
+them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from tests.sandbox.client import Sandbox  # noqa: E402
 OUT = REPO / "doc" / "source" / "runbook"
 BIN = Path(sys.executable).parent
 HOST = "compute01"
+DRAINED = "compute02"  # where compute01's servers land; drained after
 UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 )
@@ -88,6 +91,20 @@ STEPS = (
     Step("08-finish-refused", f"openstack host evacuation finish {HOST}"),
     Step("09-show-ready", f"openstack host evacuation show {HOST}"),
     Step("10-finish", f"openstack host evacuation finish {HOST}"),
+    # Maintenance: the host that took the servers is drained, back onto
+    # the host now in service (compute03 is full).
+    Step(
+        "11-drain-plan",
+        f"openstack host drain {DRAINED} --dry-run -c Name -c Method "
+        "-c Action -c Risk -c Capacity -c 'Host Action'",
+    ),
+    Step(
+        "12-drain",
+        f"openstack host drain {DRAINED} --wait 600 -c Name "
+        "-c 'Status Before' -c Method -c 'Migration Status' "
+        "-c Destination -c 'Status After' -c Result",
+    ),
+    Step("13-drain-again", f"openstack host drain {DRAINED} --wait 600"),
 )
 
 

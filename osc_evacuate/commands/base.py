@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from osc_lib import clientmanager, exceptions, shell
 from osc_lib.command import command
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from osc_evacuate.core.models import Plan, Report, Request
 
 LOG = logging.getLogger(__name__)
+
+# A job's request type (models.Request, models.DrainRequest).
+R = TypeVar("R")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,9 +110,11 @@ class OwnParser(command.Command):
         return self.exit_code
 
 
-class EvacuateCommand(OwnParser):
-    """What every evacuating command does around its take_action; each
-    command says what is its own through the hooks below."""
+class JobCommand(OwnParser, Generic[R]):
+    """What every command that moves servers does around its
+    take_action: read and plan, then print the plan (--dry-run), or
+    confirm and carry it out. Each kind of job says what is its own
+    through the hooks below; R is its request's type."""
 
     # None: the system's. Unit tests give a fake one: --wait then sleeps
     # in fake time.
@@ -117,6 +122,100 @@ class EvacuateCommand(OwnParser):
     # None: the user's (journal.default_directory). Unit tests give one
     # that keeps nothing.
     journal: Journal | None = None
+    # What one request asks for, in the words of the Ctrl-C message.
+    noun = "evacuation"
+
+    def make_request(
+        self, parsed_args: argparse.Namespace, api: ComputeAPI
+    ) -> R:
+        """Hook: the job's request, from the options and the pin."""
+        raise NotImplementedError
+
+    def plan(
+        self,
+        parsed_args: argparse.Namespace,
+        api: ComputeAPI,
+        request: R,
+        journal: Journal,
+    ) -> Plan:
+        """Hook: read and plan, sending nothing."""
+        raise NotImplementedError
+
+    def refusal(self, plan: Plan, request: R) -> str | None:
+        """Hook: why a run of this plan would refuse to send anything."""
+        raise NotImplementedError
+
+    def confirm(self, parsed_args: argparse.Namespace, plan: Plan) -> None:
+        """Hook: ask for what the plan needs confirmed before it is
+        carried out; raise CommandError when not confirmed."""
+
+    def carry_out(
+        self,
+        api: ComputeAPI,
+        plan: Plan,
+        request: R,
+        progress: ProgressLine,
+        journal: Journal,
+    ) -> Report:
+        """Hook: carry the plan out (the core's job)."""
+        raise NotImplementedError
+
+    def run_job(self, parsed_args: argparse.Namespace) -> Ran:
+        """Plan from the options; then print the plan (--dry-run), or
+        confirm and carry it out."""
+        from osc_evacuate.core.journal import Journal, default_directory
+
+        api = self.app.client_manager.evacuate
+        progress = ProgressLine(self.app.stderr)
+        journal = self.journal or Journal(default_directory())
+        try:
+            request = self.make_request(parsed_args, api)
+            planned = self.plan(parsed_args, api, request, journal)
+            if not planned.rows:
+                # An empty table alone would not say why it is empty.
+                self.app.stderr.write(
+                    f"No servers on {', '.join(planned.sources)}: "
+                    "nothing to do.\n"
+                )
+            if parsed_args.dry_run:
+                self._refused_in_dry_run(self.refusal(planned, request))
+                return Ran(planned)
+            _warn_about_capacity(planned)
+            self.confirm(parsed_args, planned)
+            report = self.carry_out(api, planned, request, progress, journal)
+        finally:
+            progress.close()
+        if report.on_the_wire:
+            self._say_on_the_wire(report)
+        return Ran(planned, report)
+
+    def _say_on_the_wire(self, report: Report) -> None:
+        """Ctrl-C cut requests short: say which, and what a rerun does."""
+        names = {r.id: r.before.name for r in report.rows}
+        listed = ", ".join(
+            f"{names.get(sid) or sid} ({sid})" for sid in report.on_the_wire
+        )
+        self.app.stderr.write(
+            f"Interrupted while {len(report.on_the_wire)} {self.noun} "
+            f"request(s) were on their way: {listed}. Nova may still carry "
+            "them out. Running this command again waits for them (with "
+            f"--wait) and never sends those servers a second {self.noun} "
+            "while one may still land.\n"
+        )
+
+    def _refused_in_dry_run(self, why: str | None) -> None:
+        """A dry run prints its plan even when a run would refuse; it says
+        why on stderr, and exits 1 as the run would."""
+        if why is None:
+            return
+        self.app.stderr.write(f"A run would refuse: {why}\n")
+        self.exit_code = EXIT_REFUSED
+
+
+class EvacuateCommand(JobCommand["Request"]):
+    """The evacuating commands: their shared options, fencing, and the
+    evacuation job; each says what is its own through the hooks below."""
+
     # The option that names a destination host, for the core's errors.
     destination_option = "--host"
 
@@ -134,72 +233,39 @@ class EvacuateCommand(OwnParser):
         """Hook: the Request, with this command's own options."""
         return request
 
-    def plan(
-        self,
-        parsed_args: argparse.Namespace,
-        api: ComputeAPI,
-        request: Request,
-        journal: Journal,
-    ) -> Plan:
-        """Hook: read and plan, sending nothing."""
-        raise NotImplementedError
-
-    def confirm(self, parsed_args: argparse.Namespace, plan: Plan) -> None:
-        """Hook: ask for what the plan needs confirmed before it is
-        carried out; raise CommandError when not confirmed."""
-
     def fence(self, request: Request) -> FenceAll:
         """Hook: what fences the plan's hosts by command (nothing)."""
         return lambda fencing: None
 
     def evacuate(self, parsed_args: argparse.Namespace) -> Ran:
-        """Plan from the options; then print the plan (--dry-run), or
-        confirm and carry it out."""
-        from osc_evacuate.core import evacuation, refusals
-        from osc_evacuate.core.journal import Journal, default_directory
+        return self.run_job(parsed_args)
 
-        api = self.app.client_manager.evacuate
-        progress = ProgressLine(self.app.stderr)
-        journal = self.journal or Journal(default_directory())
-        try:
-            request = self._request(parsed_args, api)
-            planned = self.plan(parsed_args, api, request, journal)
-            if parsed_args.dry_run:
-                why = refusals.plan_refusal(planned, request)
-                self._refused_in_dry_run(why)
-                return Ran(planned)
-            _warn_about_capacity(planned)
-            self.confirm(parsed_args, planned)
-            report = evacuation.carry_out(
-                api,
-                planned,
-                request,
-                self.clock,
-                progress,
-                self.fence(request),
-                journal,
-            )
-        finally:
-            progress.close()
-        if report.on_the_wire:
-            self._say_on_the_wire(report)
-        return Ran(planned, report)
+    def refusal(self, plan: Plan, request: Request) -> str | None:
+        from osc_evacuate.core import refusals
 
-    def _say_on_the_wire(self, report: Report) -> None:
-        """Ctrl-C cut requests short: say which, and what a rerun does."""
-        names = {r.id: r.before.name for r in report.rows}
-        listed = ", ".join(
-            f"{names.get(sid) or sid} ({sid})" for sid in report.on_the_wire
-        )
-        self.app.stderr.write(
-            f"Interrupted while {len(report.on_the_wire)} evacuate "
-            f"request(s) were on their way: {listed}. Nova may still carry "
-            "them out. Running this command again waits for them (with "
-            "--wait) and never sends those servers a second evacuation "
-            "while one may still land.\n"
+        return refusals.plan_refusal(plan, request)
+
+    def carry_out(
+        self,
+        api: ComputeAPI,
+        plan: Plan,
+        request: Request,
+        progress: ProgressLine,
+        journal: Journal,
+    ) -> Report:
+        from osc_evacuate.core import evacuation
+
+        return evacuation.carry_out(
+            api,
+            plan,
+            request,
+            self.clock,
+            progress,
+            self.fence(request),
+            journal,
         )
 
-    def _request(
+    def make_request(
         self, parsed_args: argparse.Namespace, api: ComputeAPI
     ) -> Request:
         from osc_evacuate.core.models import Request
@@ -226,14 +292,6 @@ class EvacuateCommand(OwnParser):
             "ignored" if request.ignore_capacity else "checked",
         )
         return request
-
-    def _refused_in_dry_run(self, why: str | None) -> None:
-        """A dry run prints its plan even when a run would refuse; it says
-        why on stderr, and exits 1 as the run would."""
-        if why is None:
-            return
-        self.app.stderr.write(f"A run would refuse: {why}\n")
-        self.exit_code = EXIT_REFUSED
 
 
 def _warn_about_capacity(plan: Plan) -> None:

@@ -79,7 +79,8 @@ def whole_number(text: str, minimum: int, maximum: int) -> int:
     return value
 
 
-def add_wait_options(parser: argparse.ArgumentParser) -> None:
+def add_wait(parser: argparse.ArgumentParser, proven: str) -> None:
+    """--wait; proven: what proves each request ("Wait until ...")."""
     parser.add_argument(
         "--wait",
         metavar="<timeout>",
@@ -88,12 +89,34 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
         const=0.0,
         default=None,
         help=(
-            "Wait until each evacuation is proven: its migration record "
-            "is done, the server is on another host and in the state "
-            "--target-state promises. Optionally give a timeout in "
+            f"Wait until {proven}. Optionally give a timeout in "
             f"seconds, at most {MAX_WAIT} (7 days); without one (or with "
             "0), wait as long as it takes"
         ),
+    )
+
+
+def add_retries(
+    parser: argparse.ArgumentParser, again: str, because: str
+) -> None:
+    parser.add_argument(
+        "--retries",
+        metavar="<count>",
+        type=retries,
+        default=0,
+        help=(
+            f"With --wait, {again} up to <count> times when {because} "
+            f"(default: 0, at most {MAX_RETRIES})"
+        ),
+    )
+
+
+def add_wait_options(parser: argparse.ArgumentParser) -> None:
+    add_wait(
+        parser,
+        "each evacuation is proven: its migration record is done, the "
+        "server is on another host and in the state --target-state "
+        "promises",
     )
     parser.add_argument(
         "--target-state",
@@ -108,16 +131,10 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
             "once it has landed (needs --wait)"
         ),
     )
-    parser.add_argument(
-        "--retries",
-        metavar="<count>",
-        type=retries,
-        default=0,
-        help=(
-            "With --wait, evacuate a server again up to <count> times when "
-            "the scheduler found no valid host for it (default: 0, at most "
-            f"{MAX_RETRIES})"
-        ),
+    add_retries(
+        parser,
+        "evacuate a server again",
+        "the scheduler found no valid host for it",
     )
 
 
@@ -189,7 +206,9 @@ def evacuate_options(
     return options
 
 
-def wait_policy(parsed_args: argparse.Namespace) -> WaitPolicy | None:
+def wait_policy(
+    parsed_args: argparse.Namespace, cold_fallback: bool = False
+) -> WaitPolicy | None:
     """None: submit and return. --wait alone or 0: no timeout."""
     from osc_evacuate.core.models import WaitPolicy
 
@@ -199,6 +218,7 @@ def wait_policy(parsed_args: argparse.Namespace) -> WaitPolicy | None:
     policy = WaitPolicy(
         timeout=parsed_args.wait or None,
         retries=parsed_args.retries,
+        cold_fallback=cold_fallback,
     )
     LOG.debug(
         "wait %s, re-submit after NoValidHost up to %d times",

@@ -84,13 +84,15 @@ class ComputeAPI(Protocol):
         self, server_id: str, version: Microversion, body: dict[str, object]
     ) -> EvacuateResponse: ...
 
-    def evacuation_migrations(
+    def migrations(
         self,
+        migration_type: str,
         source_host: str | None = None,
         instance_uuid: str | None = None,
         changes_since: str | None = None,
     ) -> list[Migration]:
-        """Evacuation records, every page.
+        """Migration records of one type ("evacuation", "live-migration",
+        "migration"), every page.
 
         changes_since (Nova's time, from 2.59; below, every record): only
         the records changed at or after it. Nova compares it with
@@ -100,6 +102,29 @@ class ComputeAPI(Protocol):
         ...
 
     def stop_server(self, server_id: str) -> None: ...
+
+    def live_migrate(
+        self, server_id: str, version: Microversion, body: dict[str, object]
+    ) -> EvacuateResponse:
+        """POST os-migrateLive, with the body rules.migrate builds."""
+        ...
+
+    def migrate(
+        self,
+        server_id: str,
+        version: Microversion,
+        body: dict[str, object] | None,
+    ) -> EvacuateResponse:
+        """POST migrate (a cold migration), then confirm_resize."""
+        ...
+
+    def confirm_resize(self, server_id: str) -> None: ...
+
+    def abort_live_migration(
+        self, server_id: str, migration_id: int, version: Microversion
+    ) -> None:
+        """DELETE /servers/{id}/migrations/{mid} (2.24+)."""
+        ...
 
     def lock_server(
         self, server_id: str, version: Microversion, reason: str | None

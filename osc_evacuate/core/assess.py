@@ -77,6 +77,29 @@ def assess(
     )
 
 
+def capacity_of(
+    api: ComputeAPI,
+    rows: Sequence[PlannedRow],
+    options: EvacuateOptions,
+    sources: set[str],
+    services: Sequence[ComputeService] | None,
+    hypervisors: list[Hypervisor],
+) -> tuple[list[PlannedRow], CapacityCheck]:
+    """The capacity check alone, for a job that judges its own risks (a
+    drain): each row to submit with its fit, and how it was judged."""
+    todo = [r.before for r in rows if r.action is Action.SUBMITTED]
+    return _capacity(
+        api,
+        list(rows),
+        options,
+        sources,
+        services,
+        _flavors(api, todo),
+        _images(api, todo),
+        hypervisors,
+    )
+
+
 def _risk(
     row: PlannedRow,
     flavors: dict[str, Flavor],

@@ -28,8 +28,9 @@ Nova refuses (400) to clear forced-down while a record from the host is
 So a host is, in turn:
 
 - ``evacuation under way``: a server still on the host has an evacuation
-  ``accepted`` or ``pre-migrating``: its nova-compute must not start, and
-  finish refuses, --force or not;
+  ``accepted`` or ``pre-migrating`` (or ``done``, in the moment before
+  Nova moves its host): its nova-compute must not start, and finish
+  refuses, --force or not;
 - ``evacuation incomplete``: servers that could be evacuated are still on
   it (never sent, or their evacuation failed): run host evacuate again,
   or accept it (finish --force);
@@ -63,6 +64,7 @@ from osc_evacuate.core.clock import CLOCK_SKEW, nova_time, parse_nova_time
 from osc_evacuate.core.computes import find_compute_service, read_services
 from osc_evacuate.core.errors import NotYet, Refused
 from osc_evacuate.core.models import (
+    EVACUATION,
     MIGRATION_DONE,
     ComputeService,
     Migration,
@@ -70,7 +72,7 @@ from osc_evacuate.core.models import (
     ServiceRequest,
 )
 from osc_evacuate.core.start_up import (
-    UNDER_WAY,
+    READ_AT_START_UP,
     AtStartUp,
     at_start_up,
 )
@@ -92,7 +94,9 @@ class HostState:
     records: dict[str, int]  # every evacuation record from it, by status
     servers: list[Server]  # still on it
     left: list[Server]  # of those, the ones that could be evacuated
-    under_way: list[Migration]  # of those, records accepted/pre-migrating
+    # Records of those, accepted, pre-migrating, or done while Nova still
+    # places the server here.
+    under_way: list[Migration]
     done: list[Migration]  # records Nova waits to see completed
     start_up: list[AtStartUp]  # every record: what the start-up does
     verdict: Standing
@@ -179,6 +183,24 @@ def _names(servers: list[Server]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _standing(
+    service: ComputeService, under_way: bool, left: bool, done: bool
+) -> Standing:
+    """The first that holds, in this order."""
+    in_service = (
+        service.is_up
+        and service.status == "enabled"
+        and not service.forced_down
+    )
+    if under_way:
+        return Standing.UNDER_WAY
+    if left:
+        return Standing.INCOMPLETE
+    if done:
+        return Standing.WAITING
+    return Standing.IN_SERVICE if in_service else Standing.READY
+
+
 def judge(
     service: ComputeService,
     migrations: list[Migration],
@@ -190,33 +212,21 @@ def judge(
     Pure."""
     here = {s.id for s in on_host}
     # Any record, not only a server's latest: the start-up reads them all.
+    # A done record whose server Nova still places here is under way too:
+    # Nova moves the server's host a moment after, and a start-up before
+    # that would destroy the only copy.
     under_way = sorted(
         (
             m
             for m in migrations
-            if m.status in UNDER_WAY and m.instance_uuid in here
+            if m.status in READ_AT_START_UP and m.instance_uuid in here
         ),
         key=lambda m: (m.instance_uuid, m.id),
     )
     done = [m for m in migrations if m.status == MIGRATION_DONE]
-    # A server on the host whose evacuation is under way counts there.
     pending = {m.instance_uuid for m in under_way}
     left = [s for s in on_host if s.evacuable and s.id not in pending]
-    in_service = (
-        service.is_up
-        and service.status == "enabled"
-        and not service.forced_down
-    )
-    if under_way:
-        verdict = Standing.UNDER_WAY
-    elif left:
-        verdict = Standing.INCOMPLETE
-    elif done:
-        verdict = Standing.WAITING
-    elif in_service:
-        verdict = Standing.IN_SERVICE
-    else:
-        verdict = Standing.READY
+    verdict = _standing(service, bool(under_way), bool(left), bool(done))
     records = collections.Counter(m.status for m in migrations)
     start_up = at_start_up(migrations, here, names)
     LOG.debug(
@@ -245,7 +255,7 @@ def judge(
 
 def host_state(api: ComputeAPI, host: str) -> HostState:
     service = find_compute_service(read_services(api, None), host)
-    migrations = api.evacuation_migrations(source_host=host)
+    migrations = api.migrations(EVACUATION, source_host=host)
     on_host = api.servers_on_host(host)
     return judge(service, migrations, on_host, _server_names(api, migrations))
 

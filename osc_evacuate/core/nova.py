@@ -170,8 +170,9 @@ class NovaReads:
         LOG.debug("all_tenants refused (403): looking in our project only")
         return list(self._servers(name=pattern))
 
-    def evacuation_migrations(
+    def migrations(
         self,
+        migration_type: str,
         source_host: str | None = None,
         instance_uuid: str | None = None,
         changes_since: str | None = None,
@@ -183,7 +184,7 @@ class NovaReads:
             LOG.debug("migrations at %s: no changes-since", version)
             changes_since = None
         query = {
-            "migration_type": "evacuation",
+            "migration_type": migration_type,
             "source_compute": source_host,
             "instance_uuid": instance_uuid,
             "changes-since": changes_since,
@@ -279,6 +280,34 @@ class NovaComputeAPI(NovaReads):
 
     def stop_server(self, server_id: str) -> None:
         self._action(server_id, self._read_version(), {"os-stop": None})
+
+    def live_migrate(
+        self, server_id: str, version: Microversion, body: dict[str, object]
+    ) -> EvacuateResponse:
+        answer = self._action(server_id, version, {"os-migrateLive": body})
+        return EvacuateResponse(request_id=answer.request_id)
+
+    def migrate(
+        self,
+        server_id: str,
+        version: Microversion,
+        body: dict[str, object] | None,
+    ) -> EvacuateResponse:
+        answer = self._action(server_id, version, {"migrate": body})
+        return EvacuateResponse(request_id=answer.request_id)
+
+    def confirm_resize(self, server_id: str) -> None:
+        self._action(server_id, self._read_version(), {"confirmResize": None})
+
+    def abort_live_migration(
+        self, server_id: str, migration_id: int, version: Microversion
+    ) -> None:
+        self._http.request(
+            "DELETE",
+            f"/servers/{urllib.parse.quote(server_id)}/migrations/"
+            f"{migration_id}",
+            version,
+        )
 
     def _action(
         self,

@@ -51,7 +51,12 @@ def server(raw: dict[str, Any]) -> Server:
         },
         locked=raw.get("locked"),
         locked_reason=raw.get("locked_reason"),
+        power_state=_int_or_none(raw.get("OS-EXT-STS:power_state")),
     )
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def image_id(image: object) -> str | None:

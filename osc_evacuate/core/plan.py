@@ -145,6 +145,18 @@ def refusal(server: Server) -> str | None:
     return None
 
 
+def by_host(
+    rows: Sequence[PlannedRow], sources: Sequence[str]
+) -> list[PlannedRow]:
+    """Host by host, by name: Nova's order (newest first, servers booted
+    in the same second in any order) would change from run to run."""
+    order = {host: n for n, host in enumerate(sources)}
+    return sorted(
+        rows,
+        key=lambda r: (order.get(r.before.host or "", 0), r.before.name, r.id),
+    )
+
+
 def skipped(row: PlannedRow, why: str, filtered: bool) -> PlannedRow:
     """The row, no longer sent: skipped, and why."""
     LOG.debug("plan %s: skipped, %s", row.id, why)

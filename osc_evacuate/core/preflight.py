@@ -28,6 +28,7 @@ from osc_evacuate.core.fencing import how_fenced
 from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
+    EVACUATION,
     SCHEDULER,
     Action,
     ComputeService,
@@ -73,15 +74,10 @@ def plan_hosts(
         options.host, options.force, set(sources), everything
     )
     on_host = {h: api.servers_on_host(h) for h in sources}
-    records = {h: api.evacuation_migrations(source_host=h) for h in sources}
+    records = {h: api.migrations(EVACUATION, source_host=h) for h in sources}
     rows = _rows(on_host, records, request, journal or Journal(None))
     rows += _evacuated_earlier(api, on_host, records, request)
-    # Host by host, by name: Nova's order (newest first, servers booted in
-    # the same second in any order) would change from run to run.
-    order = {host: n for n, host in enumerate(sources)}
-    rows.sort(
-        key=lambda r: (order.get(r.before.host or "", 0), r.before.name, r.id)
-    )
+    rows = plan.by_host(rows, sources)
     changes = tuple(
         HostChange(host, change)
         for host in sources
@@ -159,7 +155,7 @@ def plan_server(
     version = _choose(api, request, "--host")
     server = refusals.only_match(name_or_id, api.find_servers(name_or_id))
     target = request.options.target_state
-    migrations = api.evacuation_migrations(instance_uuid=server.id)
+    migrations = api.migrations(EVACUATION, instance_uuid=server.id)
     services = read_services(api, server.host) if server.host else []
     up = [s for s in services if s.is_up]
     if up:

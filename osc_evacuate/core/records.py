@@ -84,6 +84,10 @@ def choose_read(
     return ReadChoice(Read.CHANGES, "every pending row has its record")
 
 
+# A cache's key: the source host (None: every host), the migration type.
+Key = tuple[str | None, str]
+
+
 @dataclasses.dataclass
 class RecordCache:
     """What the polls have read of each source host's records."""
@@ -92,17 +96,18 @@ class RecordCache:
     overlap: datetime.timedelta
     # Nova's time before the last answered poll's first records read.
     since: datetime.datetime | None = None
-    _records: dict[str | None, dict[int, Migration]] = dataclasses.field(
+    # By source host (None: every host) and migration type.
+    _records: dict[Key, dict[int, Migration]] = dataclasses.field(
         default_factory=dict
     )
-    _full_at: dict[str | None, float] = dataclasses.field(default_factory=dict)
+    _full_at: dict[Key, float] = dataclasses.field(default_factory=dict)
 
-    def last_full(self, source: str | None) -> float | None:
+    def last_full(self, source: Key) -> float | None:
         return self._full_at.get(source)
 
     def keep(
         self,
-        source: str | None,
+        source: Key,
         records: Iterable[Migration],
         read: Read,
         now: float,
@@ -117,8 +122,9 @@ class RecordCache:
         else:
             self._records.setdefault(source, {}).update(found)
         LOG.debug(
-            "records of %s: %d read (%s), %d kept",
-            source or "every host",
+            "%s records of %s: %d read (%s), %d kept",
+            source[1],
+            source[0] or "every host",
             len(found),
             read.value,
             len(self._records[source]),

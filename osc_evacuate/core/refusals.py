@@ -203,13 +203,15 @@ def resolve_servers(
 def plan_refusal(plan: Plan, request: Request) -> str | None:
     """Why a run of this plan would refuse to send anything: a host not
     known fenced, or servers that fit nowhere."""
-    return unfenced(plan.fencing) or capacity_refusal(plan, request)
+    return unfenced(plan.fencing) or capacity_refusal(
+        plan, request.ignore_capacity
+    )
 
 
-def capacity_refusal(plan: Plan, request: Request) -> str | None:
+def capacity_refusal(plan: Plan, ignore_capacity: bool) -> str | None:
     """Why a run of this plan would refuse to send anything: servers that
     fit nowhere, unless --ignore-capacity."""
-    if not plan.no_room or request.ignore_capacity:
+    if not plan.no_room or ignore_capacity:
         return None
     where = (
         f"on the {plan.capacity.hosts} hosts that can take them (by "

@@ -1,4 +1,5 @@
-"""Send evacuate requests, a bounded number at a time, never twice.
+"""Send a job's requests (evacuate, migrate), a bounded number at a
+time, never twice.
 
 Worker threads send; each tells how its request went in a message (Sent)
 to the job's own thread, which alone changes the rows (ledger.py). Which
@@ -14,13 +15,19 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.api import ComputeAPI, EvacuateResponse
 from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.microversion import Microversion
-from osc_evacuate.core.models import Action, RetryPolicy, Server, ServerOutcome
+from osc_evacuate.core.models import (
+    EVACUATION,
+    Action,
+    RetryPolicy,
+    ServerOutcome,
+)
 from osc_evacuate.core.pacing import Pacer
 from osc_evacuate.core.retry import retrying
 
@@ -30,12 +37,37 @@ LOG = logging.getLogger(__name__)
 Message = object
 
 
+class Requests(Protocol):
+    """A job's requests: the one each row needs, and the kind of record
+    Nova keeps of it (to look for one when an answer was lost)."""
+
+    @property
+    def version(self) -> Microversion: ...
+
+    @property
+    def retry(self) -> RetryPolicy: ...
+
+    def send(
+        self, api: ComputeAPI, row: ServerOutcome
+    ) -> EvacuateResponse: ...
+
+    def record_type(self, row: ServerOutcome) -> str: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Submission:
+    """An evacuation's request: the same body for every server."""
+
     version: Microversion
     # It may carry adminPass: never in a repr, so never in a log.
     body: dict[str, object] = dataclasses.field(repr=False)
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+
+    def send(self, api: ComputeAPI, row: ServerOutcome) -> EvacuateResponse:
+        return api.evacuate(row.id, self.version, self.body)
+
+    def record_type(self, row: ServerOutcome) -> str:
+        return EVACUATION
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +86,7 @@ class Submitter:
     def __init__(
         self,
         api: ComputeAPI,
-        submission: Submission,
+        submission: Requests,
         clock: Clock,
         max_parallel: int,
         journal: Journal | None = None,
@@ -110,15 +142,7 @@ class Submitter:
         for thread in threads:
             thread.start()
         try:
-            while any(t.is_alive() for t in threads) or not done.empty():
-                try:
-                    # A timeout keeps this thread awake for Ctrl-C.
-                    item = done.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                if isinstance(item, BaseException):
-                    raise item
-                on_message(item)
+            _take_messages(threads, done, on_message)
         except BaseException:
             self.cancel.set()
             LOG.debug("submission cancelled; %d not sent", len(todo))
@@ -143,7 +167,7 @@ class Submitter:
                 prepared = prepare(row) if prepare is not None else None
                 if prepared is not None:
                     done.put(prepared)
-                sent = self.send(row.before, row.planned.known_migrations)
+                sent = self.send(row, row.planned.known_migrations)
             except BaseException as exc:  # handed to the job's thread
                 done.put(exc)
                 return
@@ -152,14 +176,15 @@ class Submitter:
             if sent is not None:
                 done.put(sent)
 
-    def send(self, server: Server, known: frozenset[int]) -> Sent | None:
-        """Evacuate one server; None when cancelled before it was told.
+    def send(self, row: ServerOutcome, known: frozenset[int]) -> Sent | None:
+        """Send the row's request; None when cancelled before it was told.
 
         known: its records before this request: a new one means a lost
         answer's request landed after all.
         """
+        server = row.before
         at = self.clock.monotonic()
-        LOG.debug("evacuating %s at %s", server.id, self.submission.version)
+        LOG.debug("sending %s at %s", server.id, self.submission.version)
         for delay in [*self.submission.retry.delays(), None]:
             if self.cancel.is_set():
                 return None
@@ -167,13 +192,11 @@ class Submitter:
                 self._on_the_wire.add(server.id)
             self.journal.sending(server.id, self.api.answer_timeout())
             try:
-                answer = self.api.evacuate(
-                    server.id, self.submission.version, self.submission.body
-                )
+                answer = self.submission.send(self.api, row)
             except ComputeAPIError as exc:
                 if self.cancel.is_set():
                     return None  # unknown: it stays on the wire
-                given_up = self._failed(server, known, exc, at, delay)
+                given_up = self._failed(row, known, exc, at, delay)
                 if given_up is not None:
                     return given_up
                 assert delay is not None  # retried only with a delay left
@@ -182,7 +205,7 @@ class Submitter:
             self._answered(server.id)
             self.journal.settled(server.id)
             LOG.debug(
-                "evacuate %s accepted (request %s)",
+                "%s: request accepted (request %s)",
                 server.id,
                 answer.request_id,
             )
@@ -197,7 +220,7 @@ class Submitter:
 
     def _failed(
         self,
-        server: Server,
+        row: ServerOutcome,
         known: frozenset[int],
         exc: ComputeAPIError,
         at: float,
@@ -205,12 +228,13 @@ class Submitter:
     ) -> Sent | None:
         """What a failed try means: a Sent when it is over (landed after
         all, failed for good, or not known), None to try again."""
+        server = row.before
         self._answered(server.id)
         if exc.no_answer or (exc.status or 0) >= 500:
             # It may have been carried out all the same: look first.
-            landed = self._landed(server, known)
+            landed = self._landed(row, known)
             LOG.debug(
-                "evacuate %s failed (%s); landed after all: %s",
+                "%s: request failed (%s); landed after all: %s",
                 server.id,
                 exc,
                 "unknown" if landed is None else landed,
@@ -223,25 +247,26 @@ class Submitter:
                 return Sent(server.id, at, True, request_id=exc.request_id)
         self.journal.settled(server.id)
         if not exc.transient or delay is None:
-            LOG.debug("evacuate %s: giving up: %s", server.id, exc)
+            LOG.debug("%s: giving up: %s", server.id, exc)
             return Sent(
                 server.id, at, False, request_id=exc.request_id, error=str(exc)
             )
-        LOG.debug(
-            "evacuate %s: retrying in %.1f s after: %s", server.id, delay, exc
-        )
+        LOG.debug("%s: retrying in %.1f s after: %s", server.id, delay, exc)
         return None
 
     def _answered(self, server_id: str) -> None:
         with self._lock:
             self._on_the_wire.discard(server_id)
 
-    def _landed(self, server: Server, known: frozenset[int]) -> bool | None:
-        """Whether Nova recorded a new evacuation; None when it won't say."""
+    def _landed(
+        self, row: ServerOutcome, known: frozenset[int]
+    ) -> bool | None:
+        """Whether Nova recorded a new request; None when it won't say."""
+        kind = self.submission.record_type(row)
         try:
             records = retrying(
-                lambda: self.api.evacuation_migrations(
-                    source_host=server.host, instance_uuid=server.id
+                lambda: self.api.migrations(
+                    kind, source_host=row.before.host, instance_uuid=row.id
                 ),
                 self.clock,
                 self.submission.retry,
@@ -249,6 +274,24 @@ class Submitter:
         except ComputeAPIError:
             return None
         return any(m.id not in known for m in records)
+
+
+def _take_messages(
+    threads: list[threading.Thread],
+    done: queue.Queue[Message | BaseException],
+    on_message: Callable[[Message], None],
+) -> None:
+    """Hand on each message until the workers are done; a worker's
+    exception is raised here."""
+    while any(t.is_alive() for t in threads) or not done.empty():
+        try:
+            # A timeout keeps this thread awake for Ctrl-C.
+            item = done.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if isinstance(item, BaseException):
+            raise item
+        on_message(item)
 
 
 def _hand_on(
@@ -266,6 +309,6 @@ def _hand_on(
 
 def _unknown(exc: ComputeAPIError) -> str:
     return (
-        f"{exc}; Nova did not say whether the evacuation started, so it "
-        "was not repeated: run the command again to find out"
+        f"{exc}; Nova did not say whether it took the request, so it was "
+        "not repeated: run the command again to find out"
     )

@@ -21,7 +21,13 @@ from collections.abc import Sequence
 
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.models import Action, Migration, Server, WaitPolicy
+from osc_evacuate.core.models import (
+    Action,
+    Method,
+    Migration,
+    Server,
+    WaitPolicy,
+)
 from osc_evacuate.core.models import ServerOutcome as Row
 from osc_evacuate.core.observation import (
     EarlierRequest,
@@ -56,6 +62,7 @@ class Tracking:
     seen_since_stop: bool = True
     unseen: int = 0  # polls with its record done, its server not moved
     fault_polls: int = 0  # polls spent waiting for a failure's fault
+    confirms: int = 0  # confirmResize requests sent
     # Until when an earlier run's unanswered request may still land
     # (monotonic); None: none, or this run sent its own since.
     earlier_until: float | None = None
@@ -119,19 +126,8 @@ class RowTracker:
         track = self._tracks.get(row.id)
         known = self.known(row)
         reusable = track.reusable if track else known
-        mine = [
-            m
-            for m in answer.records.get(row.id, [])
-            if m.id not in known
-            or (m.id in reusable and _moved_since(m, self.began))
-        ]
-        # A succeeded record first: two requests that both reached Nova
-        # (an earlier run's lost one, say) leave one done and one failed
-        # ("already exists"), and the done one is the evacuation.
-        return max(
-            mine,
-            key=lambda m: (m.succeeded, _changed_at(m), m.id),
-            default=None,
+        return record_of(
+            answer.records.get(row.id, []), known, reusable, self.began
         )
 
     def _first(self, row: Row, now: float) -> Tracking:
@@ -242,6 +238,8 @@ class RowTracker:
             stops_sent=track.stops if track else 0,
             fault_polls=track.fault_polls if track else 0,
             stuck_after=wait.stuck_after,
+            confirms_sent=track.confirms if track else 0,
+            fallback=wait.cold_fallback and row.method is Method.LIVE,
         )
 
     def judged(self, row: Row, kind: Kind, now: float) -> None:
@@ -249,11 +247,14 @@ class RowTracker:
         track = self._tracks[row.id]
         if kind is Kind.AWAIT_FAULT:
             track.fault_polls += 1
+        elif kind is Kind.CONFIRM:
+            track.confirms += 1
+            track.progress_at = now
         elif kind is Kind.STOP:
             track.progress_at = now
             track.stops += 1
             track.seen_since_stop = False
-        elif kind is Kind.RESUBMIT:
+        elif kind in (Kind.RESUBMIT, Kind.FALLBACK):
             record = row.migration
             if record is not None:
                 # Wait for the next request's record, not this one; a
@@ -272,6 +273,29 @@ def _earlier(track: Tracking | None, now: float) -> EarlierRequest:
     if now < until:
         return EarlierRequest.ON_ITS_WAY
     return EarlierRequest.NEVER_LANDED
+
+
+def record_of(
+    records: list[Migration],
+    known: frozenset[int],
+    reusable: frozenset[int],
+    began: datetime.datetime | None,
+) -> Migration | None:
+    """Of a server's records, the one that carries this run's request:
+    new, or known and reusable but moved since the run began; of those,
+    a succeeded one first (two requests that both reached Nova, an
+    earlier run's lost one say, leave one done and one failed: "already
+    exists"; the done one is the evacuation), then the last changed."""
+    mine = [
+        m
+        for m in records
+        if m.id not in known or (m.id in reusable and _moved_since(m, began))
+    ]
+    return max(
+        mine,
+        key=lambda m: (m.succeeded, _changed_at(m), m.id),
+        default=None,
+    )
 
 
 def sighted(

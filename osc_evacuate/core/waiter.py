@@ -23,7 +23,7 @@ from osc_evacuate.core.destinations import DEST_CHECK_AFTER, DestinationWatch
 from osc_evacuate.core.ledger import Ledger
 from osc_evacuate.core.models import Result, ServerOutcome, WaitPolicy
 from osc_evacuate.core.tracker import RowTracker
-from osc_evacuate.core.verdict import Kind, Verdict, decide
+from osc_evacuate.core.verdict import RULES, Kind, Rule, Verdict, decide
 from osc_evacuate.core.window import PollAnswer, PollWindow
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class Poller:
     handlers: Mapping[Kind, Handler]
     on_progress: RowsCallback = lambda rows: None
     on_end: Callable[[ServerOutcome], None] = lambda row: None
+    # The job's verdict table (evacuation's by default).
+    rules: Sequence[Rule] = RULES
     polls: int = 0
     last_answer: float = 0.0  # monotonic time of the last answered poll
 
@@ -96,6 +98,7 @@ class Poller:
                     row, answer, now - self.last_answer, up, now
                 ),
                 self.tracker.policy(row, self.policy),
+                self.rules,
             )
             self._apply(row, verdict, now)
             # Back off only while Nova shows nothing new and nothing is done.

@@ -23,9 +23,14 @@ from collections.abc import Callable, Sequence
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock, nova_time, parse_nova_time, utc_now
 from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.models import Migration, RetryPolicy, Server
+from osc_evacuate.core.models import (
+    EVACUATION,
+    Migration,
+    RetryPolicy,
+    Server,
+)
 from osc_evacuate.core.models import ServerOutcome as Row
-from osc_evacuate.core.records import Read, RecordCache, choose_read
+from osc_evacuate.core.records import Key, Read, RecordCache, choose_read
 from osc_evacuate.core.retry import retrying
 
 LOG = logging.getLogger(__name__)
@@ -81,8 +86,11 @@ class PollWindow:
         clock: Clock,
         retry: RetryPolicy,
         overlap: datetime.timedelta,
+        record_types: tuple[str, ...] = (EVACUATION,),
     ) -> None:
+        """record_types: the kinds of migration record the job makes."""
         self.api = api
+        self.record_types = record_types
         self.sources = sources  # the hosts evacuated: their records read
         self.clock = clock
         self.retry = retry
@@ -101,9 +109,11 @@ class PollWindow:
         # the next records window starts there, less the overlap.
         records_mark = self.api.nova_now()
         try:
-            # A read per source host (one for all, on a server's own run).
+            # A read per source host (one for all, on a server's own run)
+            # and kind of record.
             for source in self.sources or (None,):
-                self._read_records(source, pending, record_idle)
+                for kind in self.record_types:
+                    self._read_records((source, kind), pending, record_idle)
             # Nova's time before the servers read: the next window starts
             # there (less the overlap), so no change falls between two.
             mark = self.api.nova_now()
@@ -121,18 +131,20 @@ class PollWindow:
 
     def _read_records(
         self,
-        source: str | None,
+        key: Key,
         pending: Sequence[Row],
         record_idle: Callable[[Row], float],
     ) -> None:
-        """Read the source's records, in full or only those changed since
-        the last poll (records.choose_read), into the cache."""
+        """Read the source's records of a kind, in full or only those
+        changed since the last poll (records.choose_read), into the
+        cache."""
+        source, kind = key
         rows = [r for r in pending if source in (None, r.before.host)]
         since = self._cache.since
         now = self.clock.monotonic()
         choice = choose_read(
             window=since is not None,
-            last_full=self._cache.last_full(source),
+            last_full=self._cache.last_full(key),
             now=now,
             rows_without_record=sum(r.migration is None for r in rows),
             longest_idle=max(map(record_idle, rows), default=0.0),
@@ -143,20 +155,21 @@ class PollWindow:
             else None
         )
         LOG.debug(
-            "records of %s: %s read (%s)%s",
+            "%s records of %s: %s read (%s)%s",
+            kind,
             source or "every host",
             choice.read.value,
             choice.why,
             f", changed since {changes}" if changes else "",
         )
         records = retrying(
-            lambda: self.api.evacuation_migrations(
-                source_host=source, changes_since=changes
+            lambda: self.api.migrations(
+                kind, source_host=source, changes_since=changes
             ),
             self.clock,
             self.retry,
         )
-        self._cache.keep(source, records, choice.read, now)
+        self._cache.keep(key, records, choice.read, now)
 
     def _move(
         self, mark: datetime.datetime | None, servers: list[Server]

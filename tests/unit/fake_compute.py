@@ -33,6 +33,7 @@ from osc_evacuate.core.models import (
     ServiceRequest,
 )
 from osc_evacuate.core.models.cloud import ServerGroup
+from tests.unit.fake_moves import FakeMoves
 
 # What an evacuation goes through, one step per poll of the migrations; the
 # server's host moves one step after the record reads done (the worst case).
@@ -105,7 +106,7 @@ def stamp(value: datetime.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-class FakeCompute:
+class FakeCompute(FakeMoves):
     def __init__(
         self,
         *servers: Server,
@@ -114,6 +115,7 @@ class FakeCompute:
         epoch: datetime.datetime = NOVA_EPOCH,
     ) -> None:
         """clock: Nova's time runs with it from epoch (else stands)."""
+        super().__init__()
         self.clock = clock
         self.epoch = epoch
         self.dated = True  # answers carry a Date (nova_now knows)
@@ -137,7 +139,7 @@ class FakeCompute:
                 for n in range(3, 8)
             ),
         ]
-        self.migrations: list[Migration] = []
+        self.records: list[Migration] = []
         self.flights: dict[int, Flight] = {}
         self.calls: collections.Counter[str] = collections.Counter()
         self.no_valid_host: set[str] = set()  # ids the scheduler can't place
@@ -210,6 +212,7 @@ class FakeCompute:
                 self.poll_errors.pop(0)
             raise error
         self._advance()
+        self.advance_moves()
         asked = parse_nova_time(since)
         return [
             s
@@ -308,7 +311,7 @@ class FakeCompute:
         if self.post_errors:
             raise self.post_errors.pop(0)
         mig = Migration(
-            id=len(self.migrations) + 1,
+            id=len(self.records) + 1,
             instance_uuid=server_id,
             status="accepted",
             source_compute=self.servers[server_id].host,
@@ -316,7 +319,7 @@ class FakeCompute:
             created_at=stamp(self.now()),
             updated_at=None,
         )
-        self.migrations.append(mig)
+        self.records.append(mig)
         # Nova's API marks the server rebuilding before it answers.
         self.change(server_id, task_state="rebuilding")
         fail = (
@@ -329,7 +332,7 @@ class FakeCompute:
         carrier = min(
             (
                 m
-                for m in self.migrations
+                for m in self.records
                 if m.instance_uuid == server_id and m.status == "accepted"
             ),
             key=lambda m: m.id,
@@ -344,12 +347,14 @@ class FakeCompute:
             raise ComputeAPIError("connection reset")
         return EvacuateResponse(request_id=f"req-{mig.id}")
 
-    def evacuation_migrations(
+    def migrations(
         self,
+        migration_type: str,
         source_host: str | None = None,
         instance_uuid: str | None = None,
         changes_since: str | None = None,
     ) -> list[Migration]:
+        """Its records of migration_type (evacuations, here)."""
         self.calls["migrations"] += 1
         if changes_since is not None:
             self.calls["migrations_changed"] += 1
@@ -359,8 +364,9 @@ class FakeCompute:
             asked = parse_nova_time(changes_since)
         return [
             m
-            for m in self.migrations
-            if source_host in (None, m.source_compute)
+            for m in self.records
+            if m.migration_type == migration_type
+            and source_host in (None, m.source_compute)
             and instance_uuid in (None, m.instance_uuid)
             # As Nova: updated_at >= changes-since, so never a record that
             # has not changed since it was made.
@@ -454,4 +460,4 @@ class FakeCompute:
             ),
         )
         flight.migration = new
-        self.migrations[new.id - 1] = new
+        self.records[new.id - 1] = new

@@ -459,7 +459,7 @@ def test_an_old_accepted_record_carrying_the_new_request_proves_it() -> None:
     [row] = report.rows
     assert row.result is Result.VERIFIED
     assert row.migration is not None and row.migration.id == 1
-    assert [m.status for m in api.migrations] == ["done", "accepted"]
+    assert [m.status for m in api.records] == ["done", "accepted"]
     assert api.calls["evacuate"] == 2
 
 

@@ -109,6 +109,14 @@ JUDGED = {
         DOWN,
         (Standing.INCOMPLETE, [], ["a"]),
     ),
+    # Nova marks the record done a moment before it moves the server's
+    # host: until then a start-up would destroy the only copy.
+    "done, the server still placed on the host": (
+        [record(1, "a", "done")],
+        [("a", "active")],
+        DOWN,
+        (Standing.UNDER_WAY, ["a"], []),
+    ),
     "a paused server stays: it cannot be evacuated": (
         [record(1, "a", "completed")],
         [("p", "paused")],
@@ -187,7 +195,7 @@ def test_the_records_that_destroy_an_only_copy_come_first() -> None:
 
 def cloud(records: list[Migration], *on_host: tuple[str, str]) -> FakeCompute:
     api = FakeCompute(*(server(sid, vm) for sid, vm in on_host))
-    api.migrations = records
+    api.records = records
     return api
 
 

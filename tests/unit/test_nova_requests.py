@@ -470,7 +470,7 @@ def test_migrations_follow_every_page_from_2_59() -> None:
         (200, page(["m3"], False)),
     )
     api = NovaComputeAPI(session)
-    found = api.evacuation_migrations(source_host="c1")
+    found = api.migrations("evacuation", source_host="c1")
     assert len(found) == 3
     first, second = (s.query for s in session.sent[1:])
     # No changes-since unless asked: a record never updated since its
@@ -489,7 +489,7 @@ def test_changed_migrations_are_asked_with_changes_since() -> None:
     )
     api = NovaComputeAPI(session)
     stamp = "2026-01-01T00:00:08Z"
-    assert api.evacuation_migrations("c1", changes_since=stamp) == []
+    assert api.migrations("evacuation", "c1", changes_since=stamp) == []
     [sent] = session.sent[1:]
     assert sent.query["changes-since"] == [stamp]
     assert nova_reads(sent) == "2.80"
@@ -499,7 +499,7 @@ def test_changes_since_is_not_sent_before_2_59() -> None:
     # Nova would drop it: the answer is every record, as without it.
     session = FakeSession(version_doc("2.58"), (200, {"migrations": []}))
     api = NovaComputeAPI(session)
-    api.evacuation_migrations("c1", changes_since="2026-01-01T00:00:08Z")
+    api.migrations("evacuation", "c1", changes_since="2026-01-01T00:00:08Z")
     [sent] = session.sent[1:]
     assert "changes-since" not in sent.query
 
@@ -518,7 +518,7 @@ def test_migrations_before_2_59_are_one_unpaged_request() -> None:
             },
         ),
     )
-    found = NovaComputeAPI(session).evacuation_migrations(instance_uuid="i")
+    found = NovaComputeAPI(session).migrations("evacuation", instance_uuid="i")
     assert [m.id for m in found] == [1]
     [sent] = session.sent[1:]
     assert sent.query == {

@@ -99,7 +99,7 @@ def test_no_room_refuses_before_any_request_unless_ignored() -> None:
     fits = {r.before.id: r.fit for r in planned.rows}
     assert fits == {"a": Fit.FITS, "b": Fit.NO_ROOM}
     request = engine.Request(EvacuateOptions())
-    why = capacity_refusal(planned, request)
+    why = capacity_refusal(planned, request.ignore_capacity)
     assert why is not None and why.startswith("1 of the 2 servers")
     with pytest.raises(Refused, match="--ignore-capacity"):
         engine.carry_out(api, planned, request, FakeClock())

@@ -93,7 +93,7 @@ def test_a_lost_answer_that_landed_is_accepted_and_not_sent_again() -> None:
     api = FakeCompute(server("a"))
     api.lose_answer = True
     submitter = Submitter(api, Submission(mv("2.94"), {}), FakeClock(), 1)
-    sent = submitter.send(server("a"), frozenset())
+    sent = submitter.send(ServerOutcome.of(planned("a")), frozenset())
     assert sent is not None and sent.accepted
     assert api.calls["evacuate"] == 1
 
@@ -103,7 +103,7 @@ def test_a_refusal_is_a_failed_message_with_nova_s_request_id() -> None:
     api.post_errors = [ComputeAPIError("Locked", 409, "req-9")]
     submission = Submission(mv("2.94"), {}, NO_PAUSE)
     submitter = Submitter(api, submission, FakeClock(), 1)
-    sent = submitter.send(server("a"), frozenset())
+    sent = submitter.send(ServerOutcome.of(planned("a")), frozenset())
     assert sent == Sent(
         "a",
         0.0,
@@ -117,7 +117,7 @@ def test_once_cancelled_nothing_more_is_sent() -> None:
     api = FakeCompute(server("a"))
     submitter = Submitter(api, Submission(mv("2.94"), {}), FakeClock(), 1)
     submitter.cancel.set()
-    assert submitter.send(server("a"), frozenset()) is None
+    assert submitter.send(ServerOutcome.of(planned("a")), frozenset()) is None
     assert api.calls["evacuate"] == 0
 
 

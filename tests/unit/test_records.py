@@ -67,19 +67,18 @@ def _record(rid: int, status: str, sid: str = "a") -> Migration:
 
 def test_a_full_read_replaces_a_changes_read_updates() -> None:
     cache = RecordCache(datetime.timedelta(seconds=2))
-    cache.keep(
-        "c1", [_record(1, "accepted"), _record(2, "done", "b")], FULL, 0
-    )
-    cache.keep("c1", [_record(1, "pre-migrating")], CHANGES, 1)
+    key = ("c1", "evacuation")
+    cache.keep(key, [_record(1, "accepted"), _record(2, "done", "b")], FULL, 0)
+    cache.keep(key, [_record(1, "pre-migrating")], CHANGES, 1)
     assert cache.by_server() == {
         "a": [_record(1, "pre-migrating")],
         "b": [_record(2, "done", "b")],
     }
-    assert cache.last_full("c1") == 0
+    assert cache.last_full(key) == 0
     # A full read no longer shows b's record: deleted with its server.
-    cache.keep("c1", [_record(1, "done")], FULL, 2)
+    cache.keep(key, [_record(1, "done")], FULL, 2)
     assert cache.by_server() == {"a": [_record(1, "done")]}
-    assert cache.last_full("c1") == 2
+    assert cache.last_full(key) == 2
 
 
 def test_the_window_trails_the_mark_by_the_overlap() -> None:
@@ -103,20 +102,21 @@ def _run(api: FakeCompute, clock: FakeClock, **wait: object) -> list[str]:
 
 def _counting(api: FakeCompute) -> list[int]:
     """How many records each records read of the poll loop answered."""
-    read = api.evacuation_migrations
+    read = api.migrations
     answered: list[int] = []
 
     def counted(
+        migration_type: str,
         source_host: str | None = None,
         instance_uuid: str | None = None,
         changes_since: str | None = None,
     ) -> list[Migration]:
-        found = read(source_host, instance_uuid, changes_since)
+        found = read(migration_type, source_host, instance_uuid, changes_since)
         if source_host is not None:
             answered.append(len(found))
         return found
 
-    api.evacuation_migrations = counted  # type: ignore[method-assign]
+    api.migrations = counted  # type: ignore[method-assign]
     return answered
 
 
@@ -128,9 +128,9 @@ def test_after_the_first_poll_only_changed_records_are_read(
     api = FakeCompute(*(server(str(i)) for i in range(count)), clock=clock)
     # Records of an earlier outage, long done: history, read once.
     for i in range(count):
-        api.migrations.append(
+        api.records.append(
             Migration(
-                len(api.migrations) + 1,
+                len(api.records) + 1,
                 f"old-{i}",
                 "completed",
                 "c1",

@@ -808,21 +808,22 @@ def test_a_retry_is_judged_by_its_own_record() -> None:
     # record must not fail the row again.
     api = FakeCompute(server("a"))
     api.no_valid_host = {"a"}
-    read = api.evacuation_migrations
+    read = api.migrations
     hidden_reads = [FAULT_POLLS + 1]
 
     def lagging(
+        migration_type: str,
         source_host: str | None = None,
         instance_uuid: str | None = None,
         changes_since: str | None = None,
     ) -> list[Migration]:
-        found = read(source_host, instance_uuid, changes_since)
+        found = read(migration_type, source_host, instance_uuid, changes_since)
         if len(found) > 1 and hidden_reads[0] > 0:
             hidden_reads[0] -= 1
             return [m for m in found if m.id != 2]
         return found
 
-    api.evacuation_migrations = lagging  # type: ignore[method-assign]
+    api.migrations = lagging  # type: ignore[method-assign]
     report = wait_for(api, FakeClock(), retries=1)
     assert report.rows[0].result is Result.VERIFIED
     assert report.rows[0].migration is not None

@@ -29,6 +29,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from osc_evacuate.commands import (
+    drain,
     exit_codes,
     host,
     lifecycle,
@@ -122,6 +123,11 @@ COLUMN_MEANINGS = {
     "Target": (
         "the host asked for with ``--target-host`` (``--host``), or "
         "``scheduler``; empty when it would not be submitted"
+    ),
+    "Method": (
+        "``host drain``: how the server is moved, ``live`` or ``cold``; "
+        "``cold, after live migration <id> error: stopped and started "
+        "again`` when ``--cold-fallback`` took over"
     ),
     "Locked": (
         "what ``--lock`` did: ``locked, then unlocked``, ``locked`` (an "
@@ -535,6 +541,8 @@ COMMAND_COLUMNS: Mapping[str, Callable[[], Sequence[str]]] = {
     ),
     "host evacuation show": lambda: lifecycle.SHOW_COLUMNS,
     "host evacuation finish": lambda: lifecycle.FINISH_COLUMNS,
+    "host drain": lambda: drain.COLUMNS,
+    "host drain --dry-run": lambda: drain.COLUMNS + plan_view.PLAN_COLUMNS,
 }
 # The lifecycle commands' columns mean something of their own.
 LIFECYCLE_COMMANDS = ("host evacuation show", "host evacuation finish")

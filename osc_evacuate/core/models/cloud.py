@@ -83,6 +83,8 @@ class Server:
     # Locked (2.9+), and why (2.73+); None: Nova does not say.
     locked: bool | None = dataclasses.field(default=None, compare=False)
     locked_reason: str | None = dataclasses.field(default=None, compare=False)
+    # Nova's power state (1 running, 4 shut down...); None: not shown.
+    power_state: int | None = None
 
     @property
     def evacuable(self) -> bool:

@@ -55,7 +55,9 @@ class WaitPolicy:
     interval: float = defaults.POLL_INTERVAL  # first pause between polls
     max_interval: float = defaults.POLL_MAX_INTERVAL  # the pause, idle
     backoff: float = defaults.POLL_BACKOFF
-    retries: int = 0  # re-submissions after NoValidHost
+    retries: int = 0  # re-submissions after NoValidHost (a drain: failure)
+    # host drain: a failed live migration is followed by a cold one.
+    cold_fallback: bool = False
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
     # Seconds with no progress, or no answer, after which a row ends.
     stuck_after: float = defaults.STUCK_AFTER

@@ -275,6 +275,8 @@ class Report:
     fencing: tuple[HostFencing, ...] = ()  # how each host was fenced
     # Ctrl-C: servers whose request was sent and not answered.
     on_the_wire: tuple[str, ...] = ()
+    # host drain: servers still on the hosts when it ended (with --wait).
+    left: tuple[str, ...] = ()
 
     def fencing_of(self, host: str | None) -> Fencing | None:
         return next((f.fencing for f in self.fencing if f.host == host), None)

@@ -58,6 +58,22 @@ DOWN_CELLS = Feature(
     what="lists show what is in a cell Nova cannot reach, partly (a "
     "service: its host and status UNKNOWN)",
 )
+FORCE_COMPLETE = Feature(
+    first=mv("2.22"),
+    what="a running live migration can be forced to complete",
+)
+LIVE_ABORT = Feature(
+    first=mv("2.24"),
+    what="a running live migration can be aborted (DELETE "
+    "/servers/{id}/migrations/{migration})",
+)
+LIVE_ABORT_QUEUED = Feature(
+    first=mv("2.65"), what="a queued or preparing live migration too"
+)
+MIGRATION_TYPE = Feature(
+    first=mv("2.23"),
+    what="os-migrations shows and filters each record's migration_type",
+)
 LOCK_REASON = Feature(
     first=mv("2.73"), what="a lock keeps a reason, and servers show it"
 )
@@ -85,12 +101,16 @@ HYPERVISOR_SERVERS = Feature(
 FEATURES: tuple[Feature, ...] = (
     LOCKED,
     TAGS,
+    FORCE_COMPLETE,
+    MIGRATION_TYPE,
+    LIVE_ABORT,
     HYPERVISORS_PAGED,
     EMBEDDED_FLAVOR,
     HYPERVISOR_SERVERS,
     MIGRATIONS_PAGED,
     DOWN_CELLS,
     LOCK_REASON,
+    LIVE_ABORT_QUEUED,
     HYPERVISOR_FIGURES,
     REQUEST_SPEC_PER_SERVER,
     PROVIDER_SUMMARIES,

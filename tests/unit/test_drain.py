@@ -1,0 +1,183 @@
+"""The drain job on the in-memory compute API (its live and cold
+migrations: tests/unit/fake_moves.py), and its verdict table."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from osc_evacuate.core import drain, drain_plan, drain_verdict
+from osc_evacuate.core.errors import Refused
+from osc_evacuate.core.models import (
+    DrainRequest,
+    Method,
+    Migration,
+    Report,
+    Server,
+    WaitPolicy,
+)
+from osc_evacuate.core.observation import Observation, RowPolicy
+from osc_evacuate.core.verdict import Kind, decide
+from tests.unit.fake_compute import FakeClock, FakeCompute, server
+
+WAIT = WaitPolicy(timeout=600)
+
+
+def living(*servers: Server) -> FakeCompute:
+    return FakeCompute(*servers, up=True)
+
+
+def run(api: FakeCompute, request: DrainRequest) -> Report:
+    clock = FakeClock()
+    plan = drain_plan.plan_drain(api, ["c1"], request, clock)
+    return drain.carry_out(api, plan, request, clock)
+
+
+def results(report: Report) -> dict[str, tuple[str, str | None]]:
+    return {
+        r.id: (r.result.value, r.method.value if r.method else None)
+        for r in report.rows
+    }
+
+
+def test_live_cold_and_skipped_each_as_its_state_asks() -> None:
+    api = living(
+        server("a"),
+        server("b", "stopped"),
+        server("p", "paused"),
+        server("e", "error"),
+    )
+    report = run(api, DrainRequest(wait=WAIT))
+    assert results(report) == {
+        "a": ("verified", "live"),
+        "b": ("verified", "cold"),
+        "e": ("skipped", None),
+        "p": ("verified", "live"),
+    }
+    after = {r.id: r.status_after for r in report.rows}
+    assert after["a"] == "ACTIVE" and after["b"] == "SHUTOFF"
+    assert after["p"] == "PAUSED"
+    assert api.calls["confirm_resize"] == 1
+    # The host was disabled first; the error server is still on it.
+    assert api.service_changes[0][1].body["status"] == "disabled"
+    assert report.left == ("e",)
+
+
+def test_a_dead_host_is_refused_naming_host_evacuate() -> None:
+    with pytest.raises(Refused, match="needs: openstack host evacuate c1"):
+        run(FakeCompute(server("a")), DrainRequest(wait=WAIT))
+
+
+def test_a_failed_live_migration_fails_or_falls_back_cold() -> None:
+    api = living(server("a"))
+    api.live_fails = {"a"}
+    report = run(api, DrainRequest(wait=WAIT))
+    (row,) = report.rows
+    assert row.result.value == "failed"
+    assert (row.error or "").startswith("live migration 1 error")
+
+    api = living(server("a"))
+    api.live_fails = {"a"}
+    fallback = dataclasses.replace(WAIT, cold_fallback=True)
+    report = run(api, DrainRequest(wait=fallback, cold_fallback=True))
+    (row,) = report.rows
+    assert (row.result.value, row.method) == ("verified", Method.COLD)
+    assert row.fell_back == "live migration 1 error"
+    assert api.calls["migrate"] == 1
+
+
+def test_live_only_and_cold_only_narrow_the_moves() -> None:
+    api = living(server("a"), server("b", "stopped"))
+    live = DrainRequest(wait=WAIT, methods=frozenset({Method.LIVE}))
+    assert results(run(api, live))["b"] == ("skipped", None)
+    api = living(server("a"), server("p", "paused"))
+    cold = DrainRequest(wait=WAIT, methods=frozenset({Method.COLD}))
+    found = results(run(api, cold))
+    assert found == {"a": ("verified", "cold"), "p": ("skipped", None)}
+
+
+def test_a_rerun_moves_nothing_twice() -> None:
+    api = living(server("a"))
+    run(api, DrainRequest())  # sent, not waited for
+    sent = api.calls["live_migrate"]
+    report = run(api, DrainRequest(wait=WAIT))
+    assert api.calls["live_migrate"] == sent == 1
+    assert [r.action.value for r in report.rows] == ["resumed"]
+    assert report.rows[0].result.value == "verified"
+
+
+def record(status: str, kind: str = "live-migration") -> Migration:
+    return Migration(
+        1, "a", status, "c1", "c2", "2026-01-01T00:00:00", None, kind
+    )
+
+
+def seen(status: str, host: str, kind: str, idle: float = 0.0) -> Observation:
+    moved = dataclasses.replace(server("a"), status=status, host=host)
+    return Observation(record(kind_status(kind), kind), moved, "c1", idle=idle)
+
+
+def kind_status(kind: str) -> str:
+    return "completed" if kind == "live-migration" else "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("observation", "policy", "verdict"),
+    [
+        # Done and moved as it was: proven.
+        (seen("ACTIVE", "c2", "live-migration"), {}, Kind.VERIFIED),
+        (
+            seen("SHUTOFF", "c2", "migration"),
+            {"status": "SHUTOFF"},
+            Kind.VERIFIED,
+        ),
+        # Done on paper, still on the source: never success.
+        (seen("ACTIVE", "c1", "live-migration"), {}, Kind.KEEP_WAITING),
+        (
+            seen("ACTIVE", "c1", "live-migration", drain_verdict.SETTLE),
+            {},
+            Kind.FAILED,
+        ),
+        # Moved, in another state.
+        (seen("SHUTOFF", "c2", "live-migration"), {}, Kind.FAILED),
+    ],
+)
+def test_drain_verdicts(
+    observation: Observation, policy: dict[str, str], verdict: Kind
+) -> None:
+    expected = policy.get("status", "ACTIVE")
+    decided = decide(
+        observation, RowPolicy(expected, 0, 0, 0), drain_verdict.RULES
+    )
+    assert decided.kind is verdict
+
+
+def test_a_finished_cold_migration_is_confirmed_once() -> None:
+    moved = dataclasses.replace(server("a"), status="VERIFY_RESIZE", host="c2")
+    finished = Observation(record("finished", "migration"), moved, "c1")
+    first = decide(
+        finished, RowPolicy("SHUTOFF", 0, 0, 0), drain_verdict.RULES
+    )
+    assert first.kind is Kind.CONFIRM
+    again = RowPolicy("SHUTOFF", 0, 0, 0, confirms_sent=1)
+    assert decide(finished, again, drain_verdict.RULES).kind is (
+        Kind.KEEP_WAITING
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "fallback", "retries", "verdict"),
+    [
+        ("error", True, 0, Kind.FALLBACK),
+        ("cancelled", True, 0, Kind.FALLBACK),
+        ("error", False, 1, Kind.RESUBMIT),
+        ("failed", False, 0, Kind.FAILED),
+    ],
+)
+def test_a_failed_live_migration(
+    status: str, fallback: bool, retries: int, verdict: Kind
+) -> None:
+    failed = Observation(record(status), server("a"), "c1")
+    policy = RowPolicy("ACTIVE", retries, 0, 0, fallback=fallback)
+    assert decide(failed, policy, drain_verdict.RULES).kind is verdict
