@@ -13,9 +13,9 @@ way, where the microversion allows.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
-import threading
 from collections.abc import Mapping
 
 from osc_evacuate.core import drain_verdict
@@ -42,7 +42,7 @@ from osc_evacuate.core.refusals import capacity_refusal
 from osc_evacuate.core.retry import retrying
 from osc_evacuate.core.rules import features, migrate
 from osc_evacuate.core.run import JobRun, ProgressCallback
-from osc_evacuate.core.submit import Submitter
+from osc_evacuate.core.submit import Sent, Submitter
 from osc_evacuate.core.verdict import Kind
 from osc_evacuate.core.waiter import Ending, Handler
 
@@ -159,12 +159,55 @@ class DrainRun(JobRun):
         )
         return self.send_again(self.ledger[row.id])
 
+    def sent(self, sent: Sent) -> Ending | None:
+        """As any job; and with --cold-fallback, a live migration Nova
+        refuses outright (before 2.34 its pre-checks answer 400) is sent
+        again cold at once, the row saying so."""
+        ending = super().sent(sent)
+        row = self.ledger[sent.server_id]
+        if not (
+            ending is not None
+            and sent.refused
+            and self.request.cold_fallback
+            and row.method is Method.LIVE
+        ):
+            return ending
+        # Nova may keep a record of the refusal (in error): it is not the
+        # cold migration's, which is told apart by being new.
+        try:
+            refused = retrying(
+                lambda: self.api.migrations(
+                    LIVE_MIGRATION,
+                    source_host=row.before.host,
+                    instance_uuid=row.id,
+                ),
+                self.clock,
+                self.submitter.submission.retry,
+            )
+        except ComputeAPIError as exc:
+            LOG.debug("%s: records not read, not migrated cold", row.id)
+            return Result.FAILED, f"{sent.error}; not migrated cold: {exc}"
+        LOG.debug("%s: live migration refused; migrating it cold", row.id)
+        self.ledger.put(
+            dataclasses.replace(
+                row,
+                set_aside=frozenset(m.id for m in refused),
+                method=Method.COLD,
+                fell_back=f"live migration refused: {sent.error}",
+            )
+        )
+        again = self.submitter.send(
+            self.ledger[row.id], self.ledger[row.id].known_migrations
+        )
+        return None if again is None else self.sent(again)
+
     def interrupted(self) -> None:
-        """Ctrl-C: say what it left each row at; abort the live
-        migrations still under way (2.24+; queued ones from 2.65), within
-        a bounded time."""
+        """Ctrl-C: say what it left each row at; ask Nova to abort the
+        live migrations still under way (2.24+; queued ones from 2.65),
+        at the run's microversion (a pin holds here too), waiting at most
+        ABORT_ON_INTERRUPT seconds for its answers."""
         super().interrupted()
-        version = self.api.version_range().maximum
+        version = self.plan.microversion
         if not features.LIVE_ABORT.covers(version):
             return
         queued = features.LIVE_ABORT_QUEUED.covers(version)
@@ -178,27 +221,16 @@ class DrainRun(JobRun):
         ]
         if not under_way:
             return
-
-        def abort() -> None:
-            for row in under_way:
-                assert row.migration is not None
-                try:
-                    self.api.abort_live_migration(
-                        row.id, row.migration.id, version
-                    )
-                except ComputeAPIError as exc:
-                    LOG.debug("abort of %s failed: %s", row.id, exc)
-
-        worker = threading.Thread(target=abort, daemon=True)
-        worker.start()
-        worker.join(ABORT_ON_INTERRUPT)
+        answers = _abort_all(self.api, under_way, version)
         for row in under_way:
+            assert row.migration is not None  # under way: a record
             self.ledger.put(
                 dataclasses.replace(
                     row,
-                    error=(
-                        "interrupted: its live migration was aborted; run "
-                        "the command again to move it"
+                    error=_aborted(
+                        row.migration.id,
+                        row.id in answers,
+                        answers.get(row.id),
                     ),
                 )
             )
@@ -226,3 +258,53 @@ class DrainRun(JobRun):
                 )
         LOG.debug("left on the hosts: %s", left or "nothing")
         return dataclasses.replace(report, rows=tuple(rows), left=tuple(left))
+
+
+def _abort_all(
+    api: ComputeAPI, rows: list[ServerOutcome], version: Microversion
+) -> dict[str, str | None]:
+    """Ask Nova to abort each row's live migration, in a thread of its
+    own so that a hung answer cannot hold up the exit: by server, None
+    where Nova took the abort, else why not; a row missing had no
+    answer in time."""
+
+    def abort_each() -> dict[str, str | None]:
+        answers: dict[str, str | None] = {}
+        for row in rows:
+            assert row.migration is not None  # under way: a record
+            try:
+                api.abort_live_migration(row.id, row.migration.id, version)
+            except ComputeAPIError as exc:
+                LOG.debug("abort of %s failed: %s", row.id, exc)
+                answers[row.id] = str(exc)
+            else:
+                answers[row.id] = None
+        return answers
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    future = pool.submit(abort_each)
+    pool.shutdown(wait=False)
+    try:
+        return future.result(timeout=ABORT_ON_INTERRUPT)
+    except concurrent.futures.TimeoutError:
+        LOG.debug("aborts unanswered after %.0f s", ABORT_ON_INTERRUPT)
+        return {}
+
+
+def _aborted(record: int, answered: bool, why_not: str | None) -> str:
+    """What the row says of its live migration after Ctrl-C."""
+    rerun = "run the command again to move it"
+    if answered and why_not is None:
+        return (
+            f"interrupted: Nova took the abort of live migration {record} "
+            f"(it reads cancelled once stopped); {rerun}"
+        )
+    if not answered:
+        return (
+            f"interrupted: no answer in time to the abort of live "
+            f"migration {record}, which may still complete; {rerun}"
+        )
+    return (
+        f"interrupted: the abort of live migration {record} failed "
+        f"({why_not}); it may still complete; {rerun}"
+    )

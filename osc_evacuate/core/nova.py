@@ -202,21 +202,7 @@ class NovaReads:
         return [parse.migration(m) for m in records]
 
     def flavors(self, flavor_ids: Iterable[str]) -> dict[str, Flavor]:
-        found = {}
-        for fid in sorted(set(flavor_ids)):
-            quoted = urllib.parse.quote(fid)
-            try:
-                raw = self._get(f"/flavors/{quoted}")["flavor"]
-                # Nova routes it with an underscore.
-                specs = self._get(f"/flavors/{quoted}/os-extra_specs")
-            except ComputeAPIError as exc:
-                if exc.status != 404:
-                    raise
-                LOG.debug("flavor %s: gone (%s)", fid, exc)
-                continue
-            raw = {**raw, "extra_specs": specs.get("extra_specs") or {}}
-            found[fid] = parse.flavor(raw, raw.get("name") or "")
-        return found
+        return side_reads.flavors(self._http, self._read_version(), flavor_ids)
 
     def hypervisors(self) -> list[Hypervisor]:
         version = features.hypervisor_version(self.version_range())

@@ -1,16 +1,20 @@
-"""The reads of Glance and Placement the plan makes: the servers' images
-(for a vTPM in their properties) and each compute node's free room (for
-the capacity check). A constant number of requests, whatever the servers.
+"""The reads beside the servers and their records that the plan makes:
+the servers' flavors (two requests a flavor: Nova shows extra specs
+apart), their images in Glance (for a vTPM in their properties) and each
+compute node's free room in Placement (for the capacity check). A number
+of requests that grows with the flavors and images, never the servers.
 """
 
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from collections.abc import Iterable, Mapping
 
 from osc_evacuate.core import parse
 from osc_evacuate.core.errors import ComputeAPIError
-from osc_evacuate.core.models import Image, Room
+from osc_evacuate.core.microversion import Microversion
+from osc_evacuate.core.models import Flavor, Image, Room
 from osc_evacuate.core.rules import features
 from osc_evacuate.core.transport import Transport
 
@@ -18,6 +22,28 @@ LOG = logging.getLogger(__name__)
 
 # Image ids per Glance list request (id=in:a,b,...): the URL stays short.
 IMAGES_PER_REQUEST = 100
+
+
+def flavors(
+    nova: Transport, version: Microversion, flavor_ids: Iterable[str]
+) -> dict[str, Flavor]:
+    """Nova's flavors of these ids, with their extra specs; a flavor
+    deleted since is left out."""
+    found = {}
+    for fid in sorted(set(flavor_ids)):
+        quoted = urllib.parse.quote(fid)
+        try:
+            raw = nova.get(f"/flavors/{quoted}", version)["flavor"]
+            # Nova routes it with an underscore.
+            specs = nova.get(f"/flavors/{quoted}/os-extra_specs", version)
+        except ComputeAPIError as exc:
+            if exc.status != 404:
+                raise
+            LOG.debug("flavor %s: gone (%s)", fid, exc)
+            continue
+        raw = {**raw, "extra_specs": specs.get("extra_specs") or {}}
+        found[fid] = parse.flavor(raw, raw.get("name") or "")
+    return found
 
 
 def images(glance: Transport, image_ids: Iterable[str]) -> dict[str, Image]:

@@ -72,7 +72,7 @@ class Submission:
 
 @dataclasses.dataclass(frozen=True)
 class Sent:
-    """How one server's evacuate request went."""
+    """How one server's request went."""
 
     server_id: str
     at: float  # monotonic time its first try went out
@@ -80,6 +80,8 @@ class Sent:
     request_id: str | None = None
     admin_pass: str | None = dataclasses.field(default=None, repr=False)
     error: str | None = None  # why not, when not accepted
+    # Not accepted because Nova answered no (4xx): it surely did nothing.
+    refused: bool = False
 
 
 class Submitter:
@@ -167,7 +169,7 @@ class Submitter:
                 prepared = prepare(row) if prepare is not None else None
                 if prepared is not None:
                     done.put(prepared)
-                sent = self.send(row, row.planned.known_migrations)
+                sent = self.send(row, row.known_migrations)
             except BaseException as exc:  # handed to the job's thread
                 done.put(exc)
                 return
@@ -248,8 +250,14 @@ class Submitter:
         self.journal.settled(server.id)
         if not exc.transient or delay is None:
             LOG.debug("%s: giving up: %s", server.id, exc)
+            refused = exc.status is not None and exc.status < 500
             return Sent(
-                server.id, at, False, request_id=exc.request_id, error=str(exc)
+                server.id,
+                at,
+                False,
+                request_id=exc.request_id,
+                error=str(exc),
+                refused=refused,
             )
         LOG.debug("%s: retrying in %.1f s after: %s", server.id, delay, exc)
         return None

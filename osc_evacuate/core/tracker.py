@@ -80,7 +80,7 @@ class RowTracker:
         (monotonic), from which an earlier request's time left counts."""
         self.api = api
         self.began = began
-        self._known = {r.id: r.planned.known_migrations for r in rows}
+        self._known = {r.id: r.known_migrations for r in rows}
         self._earlier = {
             r.id: started + r.planned.earlier_pending
             for r in rows

@@ -44,6 +44,8 @@ class FakeMoves:
         self.moves: dict[int, Move] = {}
         self.live_fails: set[str] = set()  # live migrations that fail
         self.move_errors: list[ComputeAPIError] = []  # raised by the POSTs
+        self.abort_errors: list[ComputeAPIError] = []  # raised by aborts
+        self.aborts: list[tuple[str, int, Microversion]] = []
 
     def now(self) -> datetime.datetime:
         raise NotImplementedError
@@ -105,6 +107,9 @@ class FakeMoves:
         self, server_id: str, migration_id: int, version: Microversion
     ) -> None:
         self.calls["abort"] += 1
+        self.aborts.append((server_id, migration_id, version))
+        if self.abort_errors:
+            raise self.abort_errors.pop(0)
         move = self.moves[migration_id]
         if move.migration.status not in ("completed", "cancelled"):
             self._set_move(move, "cancelled")

@@ -4,17 +4,22 @@ migrations: tests/unit/fake_moves.py), and its verdict table."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pytest
 
 from osc_evacuate.core import drain, drain_plan, drain_verdict
-from osc_evacuate.core.errors import Refused
+from osc_evacuate.core.errors import ComputeAPIError, Refused
+from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
+    BlockMigration,
+    DrainOptions,
     DrainRequest,
     Method,
     Migration,
     Report,
     Server,
+    ServerOutcome,
     WaitPolicy,
 )
 from osc_evacuate.core.observation import Observation, RowPolicy
@@ -87,6 +92,42 @@ def test_a_failed_live_migration_fails_or_falls_back_cold() -> None:
     assert api.calls["migrate"] == 1
 
 
+REFUSED = ComputeAPIError("Migration pre-check error: no room", status=400)
+
+
+@pytest.mark.parametrize(
+    ("error", "fallback", "expected"),
+    [
+        (REFUSED, True, ("verified", "cold", 1)),
+        (REFUSED, False, ("failed", "live", 0)),
+        # No answer: it may have started, so nothing else is sent.
+        (
+            ComputeAPIError("timed out", transient=False),
+            True,
+            ("failed", "live", 0),
+        ),
+    ],
+)
+def test_a_refused_live_migration_falls_back_cold_only_when_refused(
+    error: ComputeAPIError, fallback: bool, expected: tuple[str, str, int]
+) -> None:
+    api = living(server("a"))
+    api.move_errors = [error]
+    wait = dataclasses.replace(WAIT, cold_fallback=fallback)
+    report = run(api, DrainRequest(wait=wait, cold_fallback=fallback))
+    (row,) = report.rows
+    assert (row.result.value, row.method and row.method.value) == (
+        expected[:2]
+    )
+    assert api.calls["migrate"] == expected[2]
+    if fallback and error is REFUSED:
+        assert (row.fell_back or "").startswith(
+            "live migration refused: Migration pre-check error"
+        )
+    else:
+        assert row.fell_back is None and error.message in (row.error or "")
+
+
 def test_live_only_and_cold_only_narrow_the_moves() -> None:
     api = living(server("a"), server("b", "stopped"))
     live = DrainRequest(wait=WAIT, methods=frozenset({Method.LIVE}))
@@ -105,6 +146,63 @@ def test_a_rerun_moves_nothing_twice() -> None:
     assert api.calls["live_migrate"] == sent == 1
     assert [r.action.value for r in report.rows] == ["resumed"]
     assert report.rows[0].result.value == "verified"
+
+
+def interrupted_at(
+    api: FakeCompute, status: str, pin: str | None = None
+) -> Report:
+    """A drain with --wait, Ctrl-C once every row's record reads status."""
+
+    def ctrl_c(rows: Sequence[ServerOutcome]) -> None:
+        if rows and all(
+            r.migration is not None and r.migration.status == status
+            for r in rows
+        ):
+            raise KeyboardInterrupt
+
+    clock = FakeClock()
+    version = Microversion.parse(pin) if pin else None
+    # Below 2.25 a block migration is said, not "auto".
+    options = DrainOptions(block_migration=BlockMigration.FALSE)
+    request = DrainRequest(wait=WAIT, pinned=version, options=options)
+    plan = drain_plan.plan_drain(api, ["c1"], request, clock)
+    return drain.carry_out(api, plan, request, clock, ctrl_c)
+
+
+def test_ctrl_c_asks_nova_to_abort_the_live_migrations_under_way() -> None:
+    api = living(server("a"), server("b"))
+    api.abort_errors = [ComputeAPIError("Conflict", status=409)]
+    report = interrupted_at(api, "running")
+    assert report.interrupted
+    assert [(sid, mig) for sid, mig, _ in api.aborts] == [("a", 1), ("b", 2)]
+    errors = {r.id: r.error for r in report.rows}
+    assert errors == {
+        "a": "interrupted: the abort of live migration 1 failed (Conflict "
+        "(HTTP 409)); it may still complete; run the command again to move "
+        "it",
+        "b": "interrupted: Nova took the abort of live migration 2 (it "
+        "reads cancelled once stopped); run the command again to move it",
+    }
+
+
+@pytest.mark.parametrize(
+    ("pin", "status", "aborted"),
+    [
+        ("2.24", "running", ["a"]),  # the first that aborts
+        ("2.23", "running", []),  # none before it
+        ("2.64", "queued", []),  # a queued one only from 2.65
+        ("2.65", "queued", ["a"]),
+    ],
+)
+def test_ctrl_c_aborts_at_the_runs_microversion(
+    pin: str, status: str, aborted: list[str]
+) -> None:
+    api = living(server("a"))
+    report = interrupted_at(api, status, pin)
+    assert [sid for sid, _, _ in api.aborts] == aborted
+    assert {str(v) for _, _, v in api.aborts} <= {pin}
+    (row,) = report.rows
+    assert ("abort" in (row.error or "")) is bool(aborted)
 
 
 def record(status: str, kind: str = "live-migration") -> Migration:

@@ -110,6 +110,7 @@ def test_a_refusal_is_a_failed_message_with_nova_s_request_id() -> None:
         accepted=False,
         request_id="req-9",
         error="Locked (HTTP 409) (Request-ID: req-9)",
+        refused=True,  # Nova's no: it surely did nothing
     )
 
 

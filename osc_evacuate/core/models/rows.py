@@ -123,6 +123,14 @@ class ServerOutcome:
     # host drain: how it is moved, and why cold when live was planned.
     method: Method | None = None
     fell_back: str | None = None
+    # Records of this run's requests that no longer carry it (a refused
+    # live migration's, once it falls back cold).
+    set_aside: frozenset[int] = frozenset()
+
+    @property
+    def known_migrations(self) -> frozenset[int]:
+        """Records that predate the row's current request."""
+        return self.planned.known_migrations | self.set_aside
 
     @classmethod
     def of(cls, planned: PlannedRow) -> ServerOutcome:
