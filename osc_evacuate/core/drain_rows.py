@@ -109,6 +109,14 @@ def live_risk(
             )
         else:
             notes.append("local disk: copied by block migration")
+    if server.config_drive:
+        notes.append(
+            "config drive: its file is copied too (block migration) unless "
+            "the instance storage is shared"
+            if block is not BlockMigration.FALSE
+            else "config drive with --block-migration false: fails unless "
+            "the instance storage is shared"
+        )
     specs = flavor.extra_specs if flavor is not None else {}
     if "pci_passthrough:alias" in specs:
         notes.append("PCI device: Nova live-migrates only SR-IOV ports")

@@ -52,6 +52,8 @@ def server(raw: dict[str, Any]) -> Server:
         locked=raw.get("locked"),
         locked_reason=raw.get("locked_reason"),
         power_state=_int_or_none(raw.get("OS-EXT-STS:power_state")),
+        # Nova shows "True", or "" without one.
+        config_drive=str(raw.get("config_drive") or "").lower() == "true",
     )
 
 

@@ -175,3 +175,31 @@ def test_the_polling_cost_does_not_grow_with_servers(
         assert not any("/servers/{id}" in path for path in gets), gets
         per_cycle[count] = (records - 2) / cycles
     assert per_cycle[4] == per_cycle[24] == 2
+
+
+def test_the_plan_says_what_each_live_migration_risks_and_sends_nothing(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    (local,) = boot_servers(1, host=fresh_host)
+    (drive,) = boot_servers(
+        1, host=fresh_host, volume_backed=True, config_drive=True
+    )
+    (volume,) = boot_servers(1, host=fresh_host, volume_backed=True)
+    sandbox.reset_requests()
+
+    rows = by_id(openstack_json("host", "drain", fresh_host, "--dry-run"))
+
+    assert {r["Action"] for r in rows.values()} == {"would submit"}
+    assert {r["Method"] for r in rows.values()} == {"live"}
+    assert rows[local["id"]]["Risk"] == "local disk: copied by block migration"
+    assert rows[drive["id"]]["Risk"] == (
+        "config drive: its file is copied too (block migration) unless the "
+        "instance storage is shared"
+    )
+    assert rows[volume["id"]]["Risk"] is None
+    assert moves(sandbox) == []
+    assert nova.service(fresh_host)["status"] == "enabled"

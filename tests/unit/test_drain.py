@@ -8,13 +8,14 @@ from collections.abc import Sequence
 
 import pytest
 
-from osc_evacuate.core import drain, drain_plan, drain_verdict
+from osc_evacuate.core import drain, drain_plan, drain_rows, drain_verdict
 from osc_evacuate.core.errors import ComputeAPIError, Refused
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
     BlockMigration,
     DrainOptions,
     DrainRequest,
+    Flavor,
     Method,
     Migration,
     Report,
@@ -279,3 +280,74 @@ def test_a_failed_live_migration(
     failed = Observation(record(status), server("a"), "c1")
     policy = RowPolicy("ACTIVE", retries, 0, 0, fallback=fallback)
     assert decide(failed, policy, drain_verdict.RULES).kind is verdict
+
+
+SMALL = Flavor(vcpus=1, ram=512, disk=1)
+# (image, config drive, flavor, --block-migration): the risk in words.
+LIVE_RISKS = {
+    "volume-backed, nothing to copy": ("", False, SMALL, "auto", None),
+    "local disk": (
+        "img",
+        False,
+        SMALL,
+        "auto",
+        "local disk: copied by block migration",
+    ),
+    "local disk, no block migration": (
+        "img",
+        False,
+        SMALL,
+        "false",
+        "local disk with --block-migration false: fails unless the "
+        "instance storage is shared",
+    ),
+    "config drive": (
+        "",
+        True,
+        SMALL,
+        "auto",
+        "config drive: its file is copied too (block migration) unless "
+        "the instance storage is shared",
+    ),
+    "config drive, no block migration": (
+        "",
+        True,
+        SMALL,
+        "false",
+        "config drive with --block-migration false: fails unless the "
+        "instance storage is shared",
+    ),
+    "PCI and vGPU": (
+        "",
+        False,
+        Flavor(
+            1,
+            512,
+            1,
+            extra_specs={
+                "pci_passthrough:alias": "a1:1",
+                "resources:VGPU": "1",
+            },
+        ),
+        "auto",
+        "PCI device: Nova live-migrates only SR-IOV ports; vGPU: the "
+        "destination needs the same mdev type",
+    ),
+    "huge memory": (
+        "",
+        False,
+        Flavor(8, 128 * 1024, 1),
+        "auto",
+        "128 GB of memory to copy: slow",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", LIVE_RISKS, ids=list(LIVE_RISKS))
+def test_what_endangers_or_slows_a_live_migration(case: str) -> None:
+    image, config_drive, flavor, block, expected = LIVE_RISKS[case]
+    moved = dataclasses.replace(
+        server("a"), image_id=image, config_drive=config_drive
+    )
+    risk = drain_rows.live_risk(moved, flavor, BlockMigration(block))
+    assert risk == expected

@@ -85,6 +85,8 @@ class Server:
     locked_reason: str | None = dataclasses.field(default=None, compare=False)
     # Nova's power state (1 running, 4 shut down...); None: not shown.
     power_state: int | None = None
+    # A config drive attached (a file beside its disk on the host).
+    config_drive: bool = dataclasses.field(default=False, compare=False)
 
     @property
     def evacuable(self) -> bool:
