@@ -23,8 +23,10 @@ from osc_evacuate.core.errors import UsageError
 
 if TYPE_CHECKING:
     from osc_evacuate.core.models import (
+        EvacuableMark,
         FenceCommands,
         Guard,
+        MarkPlace,
         Request,
         ServerFilter,
     )
@@ -91,6 +93,13 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
             "HA_Enabled=True; repeat to require all"
         ),
     )
+    add_selection_options(parser)
+    add_mark_options(parser)
+
+
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """What to leave out: by tag or property, and as an HA service
+    decides: by name (InstanceHA), image, or in error (Masakari)."""
     parser.add_argument(
         "--exclude-tag",
         metavar="<tag>",
@@ -109,6 +118,75 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
         dest="exclude_properties",
         help="Leave out servers whose metadata has this property",
     )
+    parser.add_argument(
+        "--exclude-name",
+        metavar="<glob>",
+        action="append",
+        default=[],
+        dest="exclude_names",
+        help=(
+            "Leave out servers whose name matches this shell-style "
+            "pattern (* any text, ? one character); repeat for more"
+        ),
+    )
+    parser.add_argument(
+        "--exclude-image",
+        metavar="<image>",
+        action="append",
+        default=[],
+        dest="exclude_images",
+        help="Leave out servers of this image (name or ID); repeat for more",
+    )
+    parser.add_argument(
+        "--skip-error",
+        action="store_true",
+        help="Leave out servers in ERROR",
+    )
+
+
+def add_mark_options(parser: argparse.ArgumentParser) -> None:
+    """InstanceHA's evacuable mark."""
+    parser.add_argument(
+        "--evacuable-mark",
+        metavar="<key[=value]>",
+        type=evacuable_mark,
+        help=(
+            "Only servers marked evacuable, as InstanceHA reads its tag: "
+            "while no flavor or image of the cloud carries the mark every "
+            "server passes, else only those whose flavor (extra specs) or "
+            "image (properties) carries it; and only those whose host is "
+            "in an aggregate (metadata) that carries it. <value> defaults "
+            "to true; any case matches"
+        ),
+    )
+    parser.add_argument(
+        "--evacuable-mark-on",
+        metavar="<place>",
+        choices=[p.value for p in _places()],
+        action="append",
+        default=[],
+        dest="mark_places",
+        help=(
+            "Look for --evacuable-mark only here: flavor, image or "
+            "aggregate; repeat for more (default: all three)"
+        ),
+    )
+
+
+def _places() -> list[MarkPlace]:
+    from osc_evacuate.core.models import MarkPlace
+
+    return list(MarkPlace)
+
+
+def evacuable_mark(text: str) -> tuple[str, str]:
+    """key or key=value: the key not empty, one line."""
+    key, _, value = text.partition("=")
+    if not key.strip() or "\n" in text or ("=" in text and not value):
+        raise argparse.ArgumentTypeError(
+            f"expected <key> or <key>=<value>, got {text!r}"
+        )
+    return key.strip(), value.strip() or "true"
 
 
 def add_fencing_options(parser: argparse.ArgumentParser) -> None:
@@ -230,9 +308,25 @@ def server_filter(parsed_args: argparse.Namespace) -> ServerFilter:
         properties=_pairs(parsed_args.properties),
         exclude_tags=frozenset(parsed_args.exclude_tags),
         exclude_properties=_pairs(parsed_args.exclude_properties),
+        exclude_names=tuple(parsed_args.exclude_names),
+        exclude_images=frozenset(parsed_args.exclude_images),
+        skip_error=parsed_args.skip_error,
+        mark=mark(parsed_args),
     )
     LOG.debug("filters: %s; --server %s", filters, parsed_args.servers)
     return filters
+
+
+def mark(parsed_args: argparse.Namespace) -> EvacuableMark | None:
+    from osc_evacuate.core.models import EvacuableMark, MarkPlace
+
+    if parsed_args.evacuable_mark is None:
+        if parsed_args.mark_places:
+            raise UsageError("--evacuable-mark-on needs --evacuable-mark")
+        return None
+    key, value = parsed_args.evacuable_mark
+    places = frozenset(MarkPlace(p) for p in parsed_args.mark_places)
+    return EvacuableMark(key, value, places or frozenset(MarkPlace))
 
 
 def _pairs(given: dict[str, str] | None) -> tuple[tuple[str, str], ...]:

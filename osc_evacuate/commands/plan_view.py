@@ -1,7 +1,8 @@
 """How a --dry-run shows its plan: the columns of a run, then the plan's.
 
 The run's columns say what a run would do (Action "would submit", Result
-"planned"); the plan's say what it puts at risk, whether it fits, at
+"planned"); the plan's say which evacuable mark let it in, what it puts
+at risk, whether it fits, at
 which microversion, in which state it would end, where it would go, and
 what would be done to the source's compute service first.
 """
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 PLAN_COLUMNS = (
+    "Selected By",
     "Risk",
     "Capacity",
     "Capacity Limit",
@@ -82,6 +84,7 @@ def plan_values(plan: Plan, row: ServerOutcome) -> tuple[Any, ...]:
     from osc_evacuate.core.models import Action
 
     return (
+        row.selected_by,
         row.risk,
         row.fit.value if row.fit else None,
         row.fit_why,

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from osc_evacuate.core.microversion import Microversion, VersionRange
 from osc_evacuate.core.models import (
+    Aggregate,
     ComputeService,
     Flavor,
     Hypervisor,
@@ -175,4 +176,20 @@ class ComputeAPI(Protocol):
         """The availability zone each server on host is pinned to (None:
         not pinned), by server id: the host's servers read at 2.96, a
         page per 1000; None when the cloud is older."""
+        ...
+
+    # -- What --evacuable-mark reads (selection_reads.py) -----------------
+
+    def all_flavors(self) -> list[Flavor]:
+        """Every flavor of the cloud, public and private, with its extra
+        specs: a request per page (before 2.61, also one per flavor)."""
+        ...
+
+    def all_images(self) -> list[Image]:
+        """Every image Glance shows this identity: a request per page."""
+        ...
+
+    def aggregates(self) -> list[Aggregate]:
+        """Every host aggregate, with its hosts and metadata: one
+        request."""
         ...

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
-from osc_evacuate.core import assess, plan, refusals, rules
+from osc_evacuate.core import assess, plan, refusals, rules, selection_reads
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock, SystemClock
 from osc_evacuate.core.computes import find_compute_service, read_services
@@ -133,7 +133,8 @@ def _rows(
             request.server_names, everyone, list(sources)
         )
         filters = dataclasses.replace(filters, servers=ids)
-    return plan.filtered(plan.by_host(rows, sources), filters)
+    kept = plan.filtered(plan.by_host(rows, sources), filters)
+    return selection_reads.select(api, kept, filters)
 
 
 def _records(api: ComputeAPI, host: str) -> list[Migration]:

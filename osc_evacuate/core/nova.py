@@ -21,6 +21,7 @@ from osc_evacuate.core.clock import NovaClock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange
 from osc_evacuate.core.models import (
+    Aggregate,
     ComputeService,
     Flavor,
     Hypervisor,
@@ -310,6 +311,17 @@ class NovaComputeAPI(NovaReads):
             body=body,
             quiet=quiet,
         )
+
+    # -- What --evacuable-mark reads (selection_reads.py) -----------------
+
+    def all_flavors(self) -> list[Flavor]:
+        return side_reads.all_flavors(self._http, self._read_version())
+
+    def all_images(self) -> list[Image]:
+        return side_reads.all_images(self._glance)
+
+    def aggregates(self) -> list[Aggregate]:
+        return side_reads.aggregates(self._http, self._read_version())
 
     # -- What the capacity check's placement rules read (assess.py) ------
 

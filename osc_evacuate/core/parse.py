@@ -13,6 +13,7 @@ from typing import Any
 
 from osc_evacuate.core.errors import one_line
 from osc_evacuate.core.models import (
+    Aggregate,
     ComputeService,
     Flavor,
     Hypervisor,
@@ -148,6 +149,16 @@ def hypervisor(raw: dict[str, Any]) -> Hypervisor:
 
 def image(raw: dict[str, Any]) -> Image:
     return Image(id=raw["id"], name=raw.get("name") or "", properties=raw)
+
+
+def aggregate(raw: dict[str, Any]) -> Aggregate:
+    return Aggregate(
+        name=raw.get("name") or "",
+        hosts=frozenset(str(h) for h in raw.get("hosts") or ()),
+        metadata={
+            str(k): str(v) for k, v in (raw.get("metadata") or {}).items()
+        },
+    )
 
 
 def migration(raw: dict[str, Any]) -> Migration:

@@ -13,7 +13,14 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
-from osc_evacuate.core import assess, history, plan, refusals, rules
+from osc_evacuate.core import (
+    assess,
+    history,
+    plan,
+    refusals,
+    rules,
+    selection_reads,
+)
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import (
     CLOCK_SKEW,
@@ -76,6 +83,7 @@ def plan_hosts(
     on_host = {h: api.servers_on_host(h) for h in sources}
     records = {h: api.migrations(EVACUATION, source_host=h) for h in sources}
     rows = _rows(on_host, records, request, journal or Journal(None))
+    rows = selection_reads.select(api, rows, request.filters)
     rows += _evacuated_earlier(api, on_host, records, request)
     rows = plan.by_host(rows, sources)
     changes = tuple(

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from osc_evacuate.core import parse
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
-from osc_evacuate.core.models import Flavor, Image, Room
+from osc_evacuate.core.models import Aggregate, Flavor, Image, Room
 from osc_evacuate.core.rules import features
 from osc_evacuate.core.transport import Transport
 
@@ -103,3 +103,47 @@ def rooms(
         wanted,
     )
     return {name: Room(node=name, resources=r) for name, r in found.items()}
+
+
+# -- What --evacuable-mark reads: the cloud's flavors, images, aggregates --
+
+
+def all_flavors(nova: Transport, version: Microversion) -> list[Flavor]:
+    """Every flavor, public and private, with its extra specs (in the
+    list from 2.61; before, a request per flavor)."""
+    raws = list(
+        nova.pages(
+            "/flavors/detail",
+            version,
+            "flavors",
+            marker_field="id",
+            query={"is_public": "None"},
+        )
+    )
+    if not features.FLAVOR_EXTRA_SPECS.covers(version):
+        for raw in raws:
+            quoted = urllib.parse.quote(str(raw["id"]))
+            specs = nova.get(f"/flavors/{quoted}/os-extra_specs", version)
+            raw["extra_specs"] = specs.get("extra_specs") or {}
+    LOG.debug("flavors: %d", len(raws))
+    return [parse.flavor(raw, raw.get("name") or "") for raw in raws]
+
+
+def all_images(glance: Transport) -> list[Image]:
+    """Every image Glance shows, a page at a time (its "next" link)."""
+    found: list[Image] = []
+    query: dict[str, object] = {"limit": IMAGES_PER_REQUEST}
+    while True:
+        body = glance.get("/v2/images", None, **query)
+        page = [parse.image(raw) for raw in body.get("images") or []]
+        found.extend(page)
+        if not page or not body.get("next"):
+            LOG.debug("images: %d", len(found))
+            return found
+        query = {"limit": IMAGES_PER_REQUEST, "marker": page[-1].id}
+
+
+def aggregates(nova: Transport, version: Microversion) -> list[Aggregate]:
+    """Every host aggregate, with its hosts and metadata (one request)."""
+    body = nova.get("/os-aggregates", version)
+    return [parse.aggregate(raw) for raw in body.get("aggregates") or []]

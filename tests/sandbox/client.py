@@ -296,6 +296,17 @@ class Sandbox:
         result: dict[str, Any] = self.control("POST", f"computes/{host}/start")
         return result
 
+    def reinstall_compute(self, host: str) -> dict[str, Any]:
+        """Start a stopped compute as its host reinstalled under the same
+        name: the hypervisor has no guest left (a restart of the old one,
+        with the evacuated guests still there, is what Nova refuses once
+        its service was deleted: "My hypervisor has existing instances,
+        but I appear to be a new service")."""
+        result: dict[str, Any] = self.control(
+            "POST", f"computes/{host}/reinstall"
+        )
+        return result
+
     # Capacity (capacity.py).
     def resources(self, host: str) -> dict[str, Any]:
         """Placement's view of the compute's node: ``{"host",
@@ -500,6 +511,13 @@ class Sandbox:
         "slow": {"seconds": 0.0, "hosts": {}}}``"""
         result: dict[str, Any] = self.control("GET", "live-migration-faults")
         return result
+
+    def add_image(self, name: str, **properties: str) -> str:
+        """A new bootable image with these properties; its id."""
+        made: dict[str, Any] = self.control(
+            "POST", "images", {"name": name, "properties": properties}
+        )
+        return str(made["id"])
 
     def cap_microversion(self, version: str | None) -> dict[str, Any]:
         """Play a Nova whose newest compute microversion is ``version``

@@ -13,6 +13,11 @@ Routes:
   finishes: its record stays ``pre-migrating``, as after a real crash.
 - ``POST /_sandbox/computes/<host>/start``: restart it; nova-compute's
   start-up cleans up evacuated instances.
+- ``POST /_sandbox/computes/<host>/reinstall``: a stopped compute's host
+  reinstalled under the same name: its hypervisor forgets every guest (the
+  disks were wiped), then its nova-compute starts (the fake driver's node
+  keeps its UUID, as a kept ``/var/lib/nova/compute_id`` would). A retired
+  host (``openstack host evacuation retire``) registers anew this way.
 - ``GET  /_sandbox/computes/<host>/resources``: Placement's inventories,
   usages and free capacity for its node (capacity.py).
 - ``POST /_sandbox/computes/<host>/size`` ``{"vcpus": 4, "memory_mb":
@@ -20,6 +25,9 @@ Routes:
 - ``POST /_sandbox/computes/<host>/fill`` ``{"free": {"VCPU": 1}}``: leave
   only that free (unnamed classes: nothing); its resources.
 - ``POST /_sandbox/computes/<host>/unfill``: end the fill; its resources.
+- ``POST /_sandbox/images`` ``{"name": "ha", "properties": {"evacuable":
+  "true"}}``: a new image with these properties (Nova's GlanceFixture;
+  the first image's formats), bootable; 201 with its id and name.
 - ``POST /_sandbox/down-cell`` ``{"down": true}``: cell1, which holds
   every compute, is down (Nova's DownCellFixture) until ``false``.
 - ``GET  /_sandbox/requests``: ``{"counts": {...}, "log": [...]}``; each
@@ -125,6 +133,8 @@ class CloudControls(Protocol):
 
     def unfill_compute(self, host: str) -> bool: ...
 
+    def add_image(self, name: str, properties: dict[str, str]) -> str: ...
+
     def unfill_all(self) -> None: ...
 
     def filled(self) -> dict[str, dict[str, int]]: ...
@@ -132,6 +142,10 @@ class CloudControls(Protocol):
     def cell_down(self) -> bool: ...
 
     def set_cell_down(self, down: bool) -> bool: ...
+
+    def _driver(self, host: str) -> Any:
+        """The virt driver of a running or stopped compute."""
+        ...
 
 
 class Control:
@@ -183,6 +197,8 @@ class Control:
                 return 200, self.cloud.stop_compute(host)
             case "POST", ["computes", host, "start"]:
                 return 200, self.cloud.start_compute(host)
+            case "POST", ["computes", host, "reinstall"]:
+                return 200, self._reinstall(host)
             case "GET", ["computes", host, "resources"]:
                 return 200, self.cloud.resources(host)
             case "POST", ["computes", host, "size"]:
@@ -234,6 +250,8 @@ class Control:
                     raise ValueError("version: expected a string or null")
                 self.cloud.set_max_microversion(version)
                 return 200, self._faults()
+            case "POST", ["images"]:
+                return 201, self._add_image(parse_json(read_body(environ)))
             case "POST", ["down-cell"]:
                 body = parse_json(read_body(environ))
                 down = body.get("down") if isinstance(body, dict) else None
@@ -248,6 +266,13 @@ class Control:
                 self.shutdown()
                 return 202, {"ok": True}
         return 404, {"error": f"no route {method} /_sandbox/{'/'.join(route)}"}
+
+    def _add_image(self, body: Any) -> dict[str, Any]:
+        image = body.get("name") if isinstance(body, dict) else None
+        props = body.get("properties", {}) if image else None
+        if not isinstance(image, str) or not isinstance(props, dict):
+            raise ValueError('expected {"name": "...", "properties": {...}}')
+        return {"id": self.cloud.add_image(image, props), "name": image}
 
     def _live_migrations(
         self, method: str, name: str, environ: dict[str, Any]
@@ -327,6 +352,20 @@ class Control:
         if host is not None:
             self._known(host)
         return float(seconds), host
+
+    def _reinstall(self, host: str) -> dict[str, Any]:
+        """Wipe a stopped compute's hypervisor, then start its
+        nova-compute: a host reinstalled under its old name."""
+        self._known(host)
+        if any(
+            c["host"] == host and c["running"] for c in self.cloud.computes()
+        ):
+            raise ValueError(f"compute {host} is running: stop it first")
+        # The driver a stopped compute keeps for its restart (cloud.py).
+        guests = self.cloud._driver(host).instances
+        LOG.info("sandbox: %s reinstalled, %d guests wiped", host, len(guests))
+        guests.clear()
+        return self.cloud.start_compute(host)
 
     def _known(self, host: str) -> None:
         """UnknownHost unless a compute of that name was started."""

@@ -22,6 +22,7 @@ from osc_evacuate.core.clock import parse_nova_time
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
 from osc_evacuate.core.models import (
+    Aggregate,
     ComputeService,
     Flavor,
     Hypervisor,
@@ -300,6 +301,23 @@ class FakeCompute(FakeMoves):
             return None
         on_host = {s.id for s in self.servers.values() if s.host == host}
         return {sid: self.pinned.get(sid) for sid in sorted(on_host)}
+
+    # What --evacuable-mark reads (selection_reads.py): every flavor of
+    # the cloud beyond flavor_store, and its aggregates. Set per test.
+    other_flavors: tuple[Flavor, ...] = ()
+    host_aggregates: tuple[Aggregate, ...] = ()
+
+    def all_flavors(self) -> list[Flavor]:
+        self.calls["all_flavors"] += 1
+        return [*self.flavor_store.values(), *self.other_flavors]
+
+    def all_images(self) -> list[Image]:
+        self.calls["all_images"] += 1
+        return list(self.glance.values())
+
+    def aggregates(self) -> list[Aggregate]:
+        self.calls["aggregates"] += 1
+        return list(self.host_aggregates)
 
     def find_servers(self, name: str) -> list[Server]:
         return [s for s in self.servers.values() if name in (s.id, s.name)]

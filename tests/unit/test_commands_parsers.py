@@ -272,6 +272,21 @@ def test_a_bad_number_after_a_bare_wait_is_refused_not_a_name(
             "argument --shared-storage: not allowed with argument --password",
         ),
         (EvacuateServer, ["web-1", "--max-parallel", "2"], "unrecognized"),
+        (
+            EvacuateHost,
+            ["c1", "--evacuable-mark", "=true"],
+            "argument --evacuable-mark: expected <key> or <key>=<value>",
+        ),
+        (
+            EvacuateHost,
+            ["c1", "--evacuable-mark", "ha="],
+            "argument --evacuable-mark: expected <key> or <key>=<value>",
+        ),
+        (
+            EvacuateHost,
+            ["c1", "--evacuable-mark", "ha", "--evacuable-mark-on", "host"],
+            "argument --evacuable-mark-on: invalid choice",
+        ),
     ],
 )
 def test_every_parse_error_is_one_line(
@@ -346,6 +361,29 @@ def test_several_hosts_and_every_filter() -> None:
     assert args.lock is True
     assert args.max_failed_hosts == 5
     assert args.max_failed_fraction == 0.5
+
+
+def test_the_ha_selection_options_make_the_core_s_filter() -> None:
+    from osc_evacuate.commands import host_options
+    from osc_evacuate.core.models import EvacuableMark, MarkPlace
+
+    args = parse(
+        EvacuateHost, "c1", "--evacuable-mark", "ha=Yes",
+        "--evacuable-mark-on", "image", "--evacuable-mark-on", "aggregate",
+        "--exclude-name", "amphora-*", "--exclude-name", "lb-?",
+        "--exclude-image", "cirros", "--skip-error",
+    )  # fmt: skip
+    found = host_options.server_filter(args)
+    assert found.mark == EvacuableMark(
+        "ha", "Yes", frozenset({MarkPlace.IMAGE, MarkPlace.AGGREGATE})
+    )
+    assert found.exclude_names == ("amphora-*", "lb-?")
+    assert found.exclude_images == frozenset({"cirros"})
+    assert found.skip_error is True
+    plain = host_options.server_filter(
+        parse(EvacuateHost, "c1", "--evacuable-mark", "ha")
+    )
+    assert plain.mark == EvacuableMark("ha", "true", frozenset(MarkPlace))
 
 
 def test_host_guard_defaults() -> None:

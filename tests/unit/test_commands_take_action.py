@@ -400,3 +400,14 @@ def test_a_disable_reason_needs_force_down() -> None:
     with pytest.raises(exceptions.CommandError, match="needs --force-down"):
         cmd.run(args)
     assert api.calls["evacuate"] == 0
+
+
+def test_a_mark_s_place_needs_the_mark() -> None:
+    api = FakeCompute(server("a"))
+    argv = ["c1", "--evacuable-mark-on", "flavor"]
+    cmd, args = command(EvacuateHost, api, argv)
+    with pytest.raises(
+        exceptions.CommandError, match="needs --evacuable-mark"
+    ):
+        cmd.run(args)
+    assert api.calls["evacuate"] == 0

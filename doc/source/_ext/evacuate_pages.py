@@ -96,6 +96,12 @@ COLUMN_MEANINGS = {
         "only before microversion 2.14, when Nova generated a password "
         "and you gave none with ``--password``"
     ),
+    "Selected By": (
+        "with ``--evacuable-mark``: which mark let it in (``flavor ha "
+        "carries evacuable=true; aggregate prod carries evacuable=true``); "
+        "a server the mark leaves out is ``skipped``, the reason in Error "
+        "(see :doc:`plan`)"
+    ),
     "Risk": (
         "what evacuating it puts at risk: ``local disk lost`` (an image-"
         "backed root disk, rebuilt from its image), ``volume-backed: disk "
@@ -126,8 +132,9 @@ COLUMN_MEANINGS = {
     ),
     "Method": (
         "``host drain``: how the server is moved, ``live`` or ``cold``; "
-        "``cold, after live migration <id> error: stopped and started "
-        "again`` when ``--cold-fallback`` took over"
+        "``cold, after live migration <id> <status>: stopped and started "
+        "again`` (or ``cold, after live migration refused: <Nova's "
+        "words>: ...``) when ``--cold-fallback`` took over"
     ),
     "Locked": (
         "what ``--lock`` did: ``locked, then unlocked``, ``locked`` (an "

@@ -117,6 +117,15 @@ class Image:
 
 
 @dataclasses.dataclass(frozen=True)
+class Aggregate:
+    """A host aggregate: its hosts and its metadata (os-aggregates)."""
+
+    name: str
+    hosts: frozenset[str]
+    metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class ComputeService:
     id: str
     host: str

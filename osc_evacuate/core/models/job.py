@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import fnmatch
+from collections.abc import Mapping
 
 from osc_evacuate.core import defaults
 from osc_evacuate.core.microversion import Microversion
@@ -78,6 +80,36 @@ class Guard:
         )
 
 
+class MarkPlace(enum.Enum):
+    """Where --evacuable-mark is looked for."""
+
+    FLAVOR = "flavor"  # its extra specs
+    IMAGE = "image"  # its properties
+    AGGREGATE = "aggregate"  # the metadata of an aggregate of the host
+
+
+@dataclasses.dataclass(frozen=True)
+class EvacuableMark:
+    """InstanceHA's evacuable tag: a key whose value must match (any case).
+
+    On flavors and images it is fail-open: when no flavor or image of the
+    cloud carries it, every server passes; once one does, only servers
+    whose flavor or image carries it. On aggregates it is fail-closed:
+    only servers whose host is in an aggregate that carries it.
+    """
+
+    key: str
+    value: str = "true"
+    places: frozenset[MarkPlace] = frozenset(MarkPlace)
+
+    def carried_by(self, where: Mapping[str, object]) -> bool:
+        found = where.get(self.key)
+        return found is not None and str(found).lower() == self.value.lower()
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
 @dataclasses.dataclass(frozen=True)
 class ServerFilter:
     """Which of a host's servers this run evacuates: host evacuate's
@@ -102,10 +134,20 @@ class ServerFilter:
     properties: tuple[tuple[str, str], ...] = ()
     exclude_tags: frozenset[str] = frozenset()
     exclude_properties: tuple[tuple[str, str], ...] = ()
+    exclude_names: tuple[str, ...] = ()  # glob patterns
+    exclude_images: frozenset[str] = frozenset()  # names or ids
+    skip_error: bool = False
+    mark: EvacuableMark | None = None
 
     @property
     def by_tags(self) -> bool:
         return bool(self.tags or self.exclude_tags)
+
+    @property
+    def by_reads(self) -> bool:
+        """Some filter needs more than the server: its image, its
+        flavor, the cloud's marks (selection.py)."""
+        return bool(self.exclude_images or self.mark)
 
     def __bool__(self) -> bool:
         return any(dataclasses.astuple(self))
@@ -129,6 +171,11 @@ class ServerFilter:
         for key, value in self.exclude_properties:
             if server.metadata.get(key) == value:
                 return f"excluded by --exclude-property {key}={value}"
+        for pattern in self.exclude_names:
+            if fnmatch.fnmatchcase(server.name, pattern):
+                return f"excluded by --exclude-name {pattern}"
+        if self.skip_error and server.vm_state == "error":
+            return "excluded by --skip-error (it is in ERROR)"
         return None
 
 

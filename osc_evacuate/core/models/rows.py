@@ -90,6 +90,8 @@ class PlannedRow:
     # Why it is tight or finds no room: the classes short, or the rule
     # that keeps it off the hosts with room (capacity.Judgement.why).
     fit_why: str | None = None
+    # Which evacuable mark let it in (--evacuable-mark; selection.py).
+    selected_by: str | None = None
     # Skipped by a filter of host evacuate, not because Nova would refuse.
     filtered: bool = False
     # host drain: how it is moved (None: evacuated).
@@ -172,6 +174,10 @@ class ServerOutcome:
     @property
     def fit_why(self) -> str | None:
         return self.planned.fit_why
+
+    @property
+    def selected_by(self) -> str | None:
+        return self.planned.selected_by
 
     @property
     def destination(self) -> str | None:

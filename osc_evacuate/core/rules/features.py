@@ -49,6 +49,11 @@ EMBEDDED_FLAVOR = Feature(
     first=mv("2.47"),
     what="servers embed their flavor and its extra specs (before: its id)",
 )
+FLAVOR_EXTRA_SPECS = Feature(
+    first=mv("2.61"),
+    what="flavor lists show each flavor's extra specs (before: a request "
+    "per flavor)",
+)
 MIGRATIONS_PAGED = Feature(
     first=mv("2.59"),
     what="os-migrations pages its records by uuid and takes changes-since",
@@ -108,6 +113,7 @@ FEATURES: tuple[Feature, ...] = (
     EMBEDDED_FLAVOR,
     HYPERVISOR_SERVERS,
     MIGRATIONS_PAGED,
+    FLAVOR_EXTRA_SPECS,
     DOWN_CELLS,
     LOCK_REASON,
     LIVE_ABORT_QUEUED,
@@ -125,6 +131,7 @@ READ_FEATURES = (
     TAGS,
     EMBEDDED_FLAVOR,
     MIGRATIONS_PAGED,
+    FLAVOR_EXTRA_SPECS,
     DOWN_CELLS,
     LOCK_REASON,
 )
