@@ -46,6 +46,7 @@ COLUMNS = (
     "Locked",
     "Request ID",
     "Fencing",
+    "Rescue",
 )
 
 
@@ -55,9 +56,9 @@ class EvacuateHost(base.Lister):
         "The host's nova-compute service must be down: fence the host, then "
         "`openstack compute service set --down <host> nova-compute`. Servers "
         "in vm_state active, stopped or error are evacuated; any other is "
-        "reported as skipped. Running it again is safe: servers already "
-        "evacuated are reported as such, evacuations still under way are "
-        "waited for, and only the rest is submitted."
+        "reported as skipped (--rescue takes it). Running it again is "
+        "safe: servers already evacuated are reported as such, evacuations "
+        "still under way are waited for, and only the rest is submitted."
     )
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -89,6 +90,7 @@ class EvacuateHost(base.Lister):
         host_options.add_filter_options(parser)
         host_options.add_fencing_options(parser)
         host_options.add_lock_option(parser)
+        host_options.add_rescue_option(parser)
         host_options.add_guard_options(parser)
         return parser
 
@@ -160,7 +162,7 @@ def row_of(
         row.before.project_id,
         row.before.host,
         row.before.status or None,
-        row.action.value,
+        "rescued" if row.planned.rescue else row.action.value,
         row.migration.status if row.migration else None,
         row.destination,
         row.status_after,
@@ -170,6 +172,7 @@ def row_of(
         locked(row),
         row.request_id,
         fencing.value if isinstance(fencing, enum.Enum) else fencing,
+        row.rescued,
     )
 
 
@@ -187,4 +190,9 @@ def planned_row(row: ServerOutcome, fencing: str | None) -> tuple[Any, ...]:
     values = list(row_of(row, fencing))
     values[COLUMNS.index("Action")] = plan_view.action(row)
     values[COLUMNS.index("Result")] = plan_view.result(row)
+    if row.planned.rescue is not None:
+        values[COLUMNS.index("Action")] = "would rescue"
+        values[COLUMNS.index("Rescue")] = (
+            f"would reset to error from {row.planned.rescue}"
+        )
     return tuple(values)

@@ -230,6 +230,20 @@ def one_line(text: str) -> str:
     return text
 
 
+def add_rescue_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rescue",
+        action="store_true",
+        help=(
+            "Evacuate servers that Nova refuses for their state (a task "
+            "stuck in progress, or paused, suspended...): reset each to "
+            "error just before its evacuation, and once it is proven put "
+            "back what it had where that means something (stopped stays "
+            "stopped, error goes back to error; others end ACTIVE)"
+        ),
+    )
+
+
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock",
@@ -286,6 +300,7 @@ def request(parsed_args: argparse.Namespace, request: Request) -> Request:
         filters=server_filter(parsed_args),
         server_names=tuple(parsed_args.servers),
         lock=parsed_args.lock,
+        rescue=parsed_args.rescue,
         guard=guard(parsed_args),
         accept_mass_failure=parsed_args.yes,
         fence=fence_commands(parsed_args),

@@ -178,6 +178,11 @@ class ComputeAPI(Protocol):
         page per 1000; None when the cloud is older."""
         ...
 
+    def reset_state(self, server_id: str, state: str) -> None:
+        """os-resetState: set the server's vm_state (error or active) and
+        clear its task_state, in Nova's database only (--rescue)."""
+        ...
+
     # -- What --evacuable-mark reads (selection_reads.py) -----------------
 
     def all_flavors(self) -> list[Flavor]:

@@ -28,6 +28,7 @@ from osc_evacuate.core.models import (
     ServerOutcome,
 )
 from osc_evacuate.core.refusals import plan_refusal
+from osc_evacuate.core.rescue import Rescued, Rescues
 from osc_evacuate.core.retry import retrying
 from osc_evacuate.core.rules import evacuate_body
 from osc_evacuate.core.run import JobRun, ProgressCallback
@@ -103,6 +104,7 @@ class Run(JobRun):
             api, plan, request.wait, clock, on_progress, submitter
         )
         self.locks = Locks(api, api.version_range()) if request.lock else None
+        self.rescues = Rescues(api)
 
     def before_sending(self) -> None:
         """--lock: lock the servers whose earlier evacuation is resumed
@@ -112,25 +114,29 @@ class Run(JobRun):
                 if row.action is Action.RESUMED:
                     self.apply(self.locks.take(row))
 
-    def prepare(self, row: ServerOutcome) -> Message | None:
-        return self.locks.take(row) if self.locks is not None else None
+    def prepare(self, row: ServerOutcome) -> Sequence[Message]:
+        """Lock it (--lock), then reset it (--rescue)."""
+        locked = self.locks.take(row) if self.locks is not None else None
+        return [m for m in (locked, self.rescues.reset(row)) if m is not None]
 
     def handlers(self) -> Mapping[Kind, Handler]:
         return {Kind.STOP: self._stop, Kind.RESUBMIT: self.send_again}
 
     def on_message(self, message: Message) -> None:
-        if isinstance(message, Locked):
+        if isinstance(message, (Locked, Rescued)):
             self.apply(message)
 
-    def apply(self, message: Locked | None) -> None:
+    def apply(self, message: Locked | Rescued | None) -> None:
         if message is not None:
             row = self.ledger[message.server_id]
             self.ledger.put(message.applied(row))
 
     def row_ended(self, row: ServerOutcome) -> None:
-        """--lock: unlock each server as soon as its row ends."""
+        """--rescue: put it back in the state it had; --lock: unlock each
+        server as soon as its row ends."""
+        self.apply(self.rescues.restore(row))
         if self.locks is not None:
-            self.apply(self.locks.release(row))
+            self.apply(self.locks.release(self.ledger[row.id]))
 
     def _stop(self, row: ServerOutcome) -> Ending | None:
         """Stop a server that landed ACTIVE under the stopped policy."""

@@ -268,6 +268,10 @@ class NovaComputeAPI(NovaReads):
     def stop_server(self, server_id: str) -> None:
         self._action(server_id, self._read_version(), {"os-stop": None})
 
+    def reset_state(self, server_id: str, state: str) -> None:
+        body: dict[str, object] = {"os-resetState": {"state": state}}
+        self._action(server_id, self._read_version(), body)
+
     def live_migrate(
         self, server_id: str, version: Microversion, body: dict[str, object]
     ) -> EvacuateResponse:

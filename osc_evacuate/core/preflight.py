@@ -18,6 +18,7 @@ from osc_evacuate.core import (
     history,
     plan,
     refusals,
+    rescue,
     rules,
     selection_reads,
 )
@@ -139,7 +140,8 @@ def _rows(
         )
         target = request.options.target_state
         pending = pending_requests(journal, servers)
-        rows += plan.plan_servers(servers, records[host], target, pending)
+        found = plan.plan_servers(servers, records[host], target, pending)
+        rows += rescue.planned(found, target, request.rescue)
     return plan.filtered(rows, filters)
 
 

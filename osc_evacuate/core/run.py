@@ -26,7 +26,7 @@ from osc_evacuate.core.models import (
     ServerOutcome,
     WaitPolicy,
 )
-from osc_evacuate.core.submit import Message, Sent, Submitter
+from osc_evacuate.core.submit import Message, NotSent, Sent, Submitter
 from osc_evacuate.core.tracker import RowTracker
 from osc_evacuate.core.verdict import RULES, Kind, Rule
 from osc_evacuate.core.waiter import Ending, Handler, Poller
@@ -67,9 +67,10 @@ class JobRun:
     def before_sending(self) -> None:
         """Hook: what goes before the first request (locks...)."""
 
-    def prepare(self, row: ServerOutcome) -> Message | None:
-        """Hook: run in the worker before the row's request."""
-        return None
+    def prepare(self, row: ServerOutcome) -> Sequence[Message]:
+        """Hook: run in the worker before the row's request; its messages
+        (a NotSent among them: the request is not sent)."""
+        return ()
 
     def handlers(self) -> Mapping[Kind, Handler]:
         """Hook: what each verdict that acts does."""
@@ -136,6 +137,12 @@ class JobRun:
                 result, error = ending
                 now = self.clock.monotonic()
                 self.ledger.finish(message.server_id, result, now, error)
+        elif isinstance(message, NotSent):
+            now = self.clock.monotonic()
+            self.ledger.finish(
+                message.server_id, Result.FAILED, now, message.error
+            )
+            self.row_ended(self.ledger[message.server_id])
         else:
             self.on_message(message)
         self.on_progress(self.ledger.rows())

@@ -35,6 +35,17 @@ LOG = logging.getLogger(__name__)
 
 # A message from a worker: a Sent, or whatever prepare returned.
 Message = object
+# What a job does in the worker before a row's request: its messages.
+Prepare = Callable[[ServerOutcome], Sequence[Message]]
+
+
+@dataclasses.dataclass(frozen=True)
+class NotSent:
+    """A message of prepare's: a step before the request failed, so the
+    request is not sent and the row ends failed."""
+
+    server_id: str
+    error: str
 
 
 class Requests(Protocol):
@@ -115,10 +126,11 @@ class Submitter:
         self,
         rows: Sequence[ServerOutcome],
         on_message: Callable[[Message], None],
-        prepare: Callable[[ServerOutcome], Message | None] | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         """Send every row whose action is SUBMITTED, prepare(row) first in
-        the same worker (--lock: lock it). At most max_parallel at a time,
+        the same worker (--lock: lock it; --rescue: reset it), unless a
+        step of it failed (NotSent). At most max_parallel at a time,
         fewer while Nova answers more slowly for more (pacing.py).
         on_message gets every message, in this thread.
 
@@ -156,7 +168,7 @@ class Submitter:
         todo: collections.deque[ServerOutcome],
         done: queue.Queue[Message | BaseException],
         pacer: Pacer,
-        prepare: Callable[[ServerOutcome], Message | None] | None,
+        prepare: Prepare | None,
     ) -> None:
         while pacer.acquire(self.cancel.is_set):
             try:
@@ -166,9 +178,11 @@ class Submitter:
                 return
             started = self.clock.monotonic()
             try:
-                prepared = prepare(row) if prepare is not None else None
-                if prepared is not None:
-                    done.put(prepared)
+                prepared = prepare(row) if prepare is not None else ()
+                for message in prepared:
+                    done.put(message)
+                if any(isinstance(m, NotSent) for m in prepared):
+                    continue
                 sent = self.send(row, row.known_migrations)
             except BaseException as exc:  # handed to the job's thread
                 done.put(exc)

@@ -154,6 +154,7 @@ class FakeCompute(FakeMoves):
         self.destination = "c2"  # where the scheduler sends them
         self.land_as: dict[str, str] = {}  # server id: status it lands in
         self.stops_failing = 0  # stops that the host fails to carry out
+        self.reset_errors: list[ComputeAPIError] = []  # by reset_state
         self.glance: dict[str, Image] = {}  # what images() finds
         self.flavor_store: dict[str, Flavor] = {}  # what flavors() finds
         # Placement's rooms by node (a node is its host here); None: no
@@ -252,6 +253,12 @@ class FakeCompute(FakeMoves):
     ) -> None:
         self.calls["lock"] += 1
         self.change(server_id, locked=True, locked_reason=reason)
+
+    def reset_state(self, server_id: str, state: str) -> None:
+        self.calls["reset_state"] += 1
+        if self.reset_errors:
+            raise self.reset_errors.pop(0)
+        self.change(server_id, vm_state=state, task_state=None)
 
     def unlock_server(self, server_id: str) -> None:
         self.calls["unlock"] += 1

@@ -141,6 +141,12 @@ COLUMN_MEANINGS = {
         "unlock failed, with why), ``already locked: left locked``, ``not "
         "locked: <why>``; empty without ``--lock``"
     ),
+    "Rescue": (
+        "what ``--rescue`` did: ``reset to error from PAUSED (vm_state "
+        "paused)``, then ``ends ACTIVE``, ``ends SHUTOFF``, or ``evacuated, "
+        "then put back in error``; in a plan, ``would reset to error from "
+        "...``; empty for a server not rescued"
+    ),
     "Fencing": (
         "how the row's source host was fenced: ``forced down`` (before this "
         "run), ``forced down by this run (--force-down)``, ``fenced, says "

@@ -55,6 +55,7 @@ from osc_evacuate.core.models.rows import (
     PlannedRow,
     Progress,
     Report,
+    Rescue,
     Result,
     ServerOutcome,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "Progress",
     "Report",
     "Request",
+    "Rescue",
     "Result",
     "RetryPolicy",
     "Room",

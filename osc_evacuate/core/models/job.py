@@ -255,3 +255,6 @@ class Request:
     # known fenced: by the commands here, or on the operator's word.
     fence: FenceCommands = dataclasses.field(default_factory=FenceCommands)
     fenced: bool = False  # --fenced
+    # Reset what Nova would refuse to error, evacuate it, then put back
+    # the state it had where that means something (rescue.py).
+    rescue: bool = False

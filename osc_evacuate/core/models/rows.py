@@ -65,6 +65,20 @@ class Fit(enum.Enum):
 
 
 @dataclasses.dataclass(frozen=True)
+class Rescue:
+    """--rescue: the state a server Nova would refuse had, before it was
+    reset to error to be evacuated (rescue.py)."""
+
+    vm_state: str
+    task_state: str | None
+    status: str
+
+    def __str__(self) -> str:
+        task = f", task_state {self.task_state}" if self.task_state else ""
+        return f"{self.status} (vm_state {self.vm_state}{task})"
+
+
+@dataclasses.dataclass(frozen=True)
 class PlannedRow:
     """What the plan decided for one server, before anything is sent."""
 
@@ -92,6 +106,8 @@ class PlannedRow:
     fit_why: str | None = None
     # Which evacuable mark let it in (--evacuable-mark; selection.py).
     selected_by: str | None = None
+    # --rescue: reset to error before its evacuation (rescue.py).
+    rescue: Rescue | None = None
     # Skipped by a filter of host evacuate, not because Nova would refuse.
     filtered: bool = False
     # host drain: how it is moved (None: evacuated).
@@ -125,6 +141,8 @@ class ServerOutcome:
     # host drain: how it is moved, and why cold when live was planned.
     method: Method | None = None
     fell_back: str | None = None
+    # --rescue: what was done to it, in words (rescue.py).
+    rescued: str | None = None
     # Records of this run's requests that no longer carry it (a refused
     # live migration's, once it falls back cold).
     set_aside: frozenset[int] = frozenset()
