@@ -47,6 +47,7 @@ COLUMNS = (
     "Request ID",
     "Fencing",
     "Rescue",
+    "Phase",
 )
 
 
@@ -91,6 +92,7 @@ class EvacuateHost(base.Lister):
         host_options.add_fencing_options(parser)
         host_options.add_lock_option(parser)
         host_options.add_rescue_option(parser)
+        host_options.add_priority_option(parser)
         host_options.add_guard_options(parser)
         return parser
 
@@ -173,6 +175,7 @@ def row_of(
         row.request_id,
         fencing.value if isinstance(fencing, enum.Enum) else fencing,
         row.rescued,
+        row.phase,
     )
 
 

@@ -244,6 +244,19 @@ def add_rescue_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_priority_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--priority-property",
+        metavar="<key>",
+        help=(
+            "Evacuate in phases by this server metadata key (a number, or "
+            "true/false: e.g. HA_Enabled, or a restart priority), highest "
+            "first, servers without it last; a phase is sent once every "
+            "server of the one before is proven or failed (needs --wait)"
+        ),
+    )
+
+
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock",
@@ -287,6 +300,11 @@ def request(parsed_args: argparse.Namespace, request: Request) -> Request:
         raise UsageError("--disable-reason needs --force-down")
     if parsed_args.fence_check is not None and not parsed_args.fence_command:
         raise UsageError("--fence-check needs --fence-command")
+    if parsed_args.priority_property is not None and parsed_args.wait is None:
+        raise UsageError(
+            "--priority-property needs --wait: a phase waits for the proof "
+            "of the one before"
+        )
     if parsed_args.fenced and parsed_args.fence_command:
         raise UsageError(
             "--fenced says the hosts are fenced already: give it or "
@@ -301,6 +319,7 @@ def request(parsed_args: argparse.Namespace, request: Request) -> Request:
         server_names=tuple(parsed_args.servers),
         lock=parsed_args.lock,
         rescue=parsed_args.rescue,
+        priority_property=parsed_args.priority_property,
         guard=guard(parsed_args),
         accept_mass_failure=parsed_args.yes,
         fence=fence_commands(parsed_args),

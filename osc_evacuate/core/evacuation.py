@@ -10,9 +10,11 @@ where stopped was promised; send again after NoValidHost or a reset).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
+from osc_evacuate.core import phases
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock, SystemClock
 from osc_evacuate.core.errors import ComputeAPIError, Refused
@@ -26,6 +28,7 @@ from osc_evacuate.core.models import (
     Request,
     Result,
     ServerOutcome,
+    WaitPolicy,
 )
 from osc_evacuate.core.refusals import plan_refusal
 from osc_evacuate.core.rescue import Rescued, Rescues
@@ -69,15 +72,22 @@ def carry_out(
             change.request.body,
         )
         api.update_service(plan.service_version, change.request)
-    run = Run(api, plan, request, clock or SystemClock(), on_progress, journal)
-    try:
-        polls = run.go()
-    except KeyboardInterrupt:
-        LOG.debug("interrupted: reporting what is known")
-        run.interrupted()
-        return run.report(0, interrupted=True)
-    run.release_locks(within=None)
-    return run.report(polls)
+    clock = clock or SystemClock()
+
+    def once(part: Plan, wait: WaitPolicy | None) -> Report:
+        asked = dataclasses.replace(request, wait=wait)
+        run = Run(api, part, asked, clock, on_progress, journal)
+        try:
+            polls = run.go()
+        except KeyboardInterrupt:
+            LOG.debug("interrupted: reporting what is known")
+            run.interrupted()
+            return run.report(0, interrupted=True)
+        run.release_locks(within=None)
+        return run.report(polls)
+
+    # --priority-property: a phase at a time; else all at once.
+    return phases.in_phases(plan, request.wait, clock, once)
 
 
 class Run(JobRun):

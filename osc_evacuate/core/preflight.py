@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from osc_evacuate.core import (
     assess,
     history,
+    phases,
     plan,
     refusals,
     rescue,
@@ -39,6 +40,7 @@ from osc_evacuate.core.models import (
     EVACUATION,
     SCHEDULER,
     Action,
+    CapacityCheck,
     ComputeService,
     HostChange,
     HostFencing,
@@ -92,13 +94,8 @@ def plan_hosts(
         for host in sources
         for change in _service_changes(api, services[host], request)
     )
-    assessed, check = assess.assess(
-        api,
-        rows,
-        request.options,
-        set(sources),
-        everything,
-        hypervisors,
+    assessed, check = _judged(
+        api, rows, request, set(sources), (everything, hypervisors)
     )
     return Plan(
         sources,
@@ -114,6 +111,25 @@ def plan_hosts(
             HostFencing(h, how_fenced(services[h], request)) for h in sources
         ),
     )
+
+
+def _judged(
+    api: ComputeAPI,
+    rows: list[PlannedRow],
+    request: Request,
+    sources: set[str],
+    read: tuple[list[ComputeService], list[Hypervisor]],
+) -> tuple[list[PlannedRow], CapacityCheck]:
+    """The rows with their risk and fit (assess.py), and their phase
+    (--priority-property, phases.py); read: the services and hypervisors
+    read already."""
+    services, hypervisors = read
+    assessed, check = assess.assess(
+        api, rows, request.options, sources, services, hypervisors
+    )
+    if request.priority_property:
+        assessed = phases.phased(assessed, request.priority_property)
+    return assessed, check
 
 
 def _rows(

@@ -248,7 +248,7 @@ class Submitter:
         self._answered(server.id)
         if exc.no_answer or (exc.status or 0) >= 500:
             # It may have been carried out all the same: look first.
-            landed = self._landed(row, known)
+            landed = _landed(self.api, self.submission, self.clock, row, known)
             LOG.debug(
                 "%s: request failed (%s); landed after all: %s",
                 server.id,
@@ -280,22 +280,27 @@ class Submitter:
         with self._lock:
             self._on_the_wire.discard(server_id)
 
-    def _landed(
-        self, row: ServerOutcome, known: frozenset[int]
-    ) -> bool | None:
-        """Whether Nova recorded a new request; None when it won't say."""
-        kind = self.submission.record_type(row)
-        try:
-            records = retrying(
-                lambda: self.api.migrations(
-                    kind, source_host=row.before.host, instance_uuid=row.id
-                ),
-                self.clock,
-                self.submission.retry,
-            )
-        except ComputeAPIError:
-            return None
-        return any(m.id not in known for m in records)
+
+def _landed(
+    api: ComputeAPI,
+    submission: Requests,
+    clock: Clock,
+    row: ServerOutcome,
+    known: frozenset[int],
+) -> bool | None:
+    """Whether Nova recorded a new request; None when it won't say."""
+    kind = submission.record_type(row)
+    try:
+        records = retrying(
+            lambda: api.migrations(
+                kind, source_host=row.before.host, instance_uuid=row.id
+            ),
+            clock,
+            submission.retry,
+        )
+    except ComputeAPIError:
+        return None
+    return any(m.id not in known for m in records)
 
 
 def _take_messages(

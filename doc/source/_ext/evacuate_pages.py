@@ -147,6 +147,10 @@ COLUMN_MEANINGS = {
         "then put back in error``; in a plan, ``would reset to error from "
         "...``; empty for a server not rescued"
     ),
+    "Phase": (
+        "with ``--priority-property``: its phase, ``1`` first (the highest "
+        "priority); empty for a server not sent nor waited for"
+    ),
     "Fencing": (
         "how the row's source host was fenced: ``forced down`` (before this "
         "run), ``forced down by this run (--force-down)``, ``fenced, says "

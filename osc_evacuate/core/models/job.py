@@ -258,3 +258,5 @@ class Request:
     # Reset what Nova would refuse to error, evacuate it, then put back
     # the state it had where that means something (rescue.py).
     rescue: bool = False
+    # Evacuate in phases by this metadata key, highest first (phases.py).
+    priority_property: str | None = None

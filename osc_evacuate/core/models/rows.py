@@ -108,6 +108,8 @@ class PlannedRow:
     selected_by: str | None = None
     # --rescue: reset to error before its evacuation (rescue.py).
     rescue: Rescue | None = None
+    # --priority-property: its phase, 1 first (phases.py); None: none.
+    phase: int | None = None
     # Skipped by a filter of host evacuate, not because Nova would refuse.
     filtered: bool = False
     # host drain: how it is moved (None: evacuated).
@@ -196,6 +198,10 @@ class ServerOutcome:
     @property
     def selected_by(self) -> str | None:
         return self.planned.selected_by
+
+    @property
+    def phase(self) -> int | None:
+        return self.planned.phase
 
     @property
     def destination(self) -> str | None:
