@@ -67,6 +67,23 @@ exit codes:
      still on the host)
 """
 
+RETIRE_EXIT_CODES_HELP = """\
+exit codes:
+  0  the host is retired: its service and resource providers are gone, and
+     nothing is allocated against them; with --dry-run, a run would go
+     ahead
+  1  an error before anything was removed: the host is up, or down by its
+     heartbeat only (not forced down), Placement cannot be read, or an
+     allocation on its providers is not one Nova's audit removes
+  2  the command line could not be parsed
+  3  a removal failed, or a read after it shows it undone: the rows say
+     which (those after it: not done); running the command again goes on
+  6  not yet: an evacuation from the host, or a migration that involves
+     it, is still under way; nothing was removed
+  7  servers are still on the host: evacuate or delete them first;
+     nothing was removed
+"""
+
 
 def exit_code(rows: Sequence[ServerOutcome], interrupted: bool = False) -> int:
     """A failure outranks an unproven row, which outranks a timeout: the

@@ -26,6 +26,12 @@ from osc_evacuate.core.models import (
     ServiceRequest,
 )
 from osc_evacuate.core.models.cloud import ServerGroup
+from osc_evacuate.core.retire_models import (
+    Consumer,
+    HostMigration,
+    Provider,
+    Resources,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,3 +204,46 @@ class ComputeAPI(Protocol):
         """Every host aggregate, with its hosts and metadata: one
         request."""
         ...
+
+
+class RetireAPI(ComputeAPI, Protocol):
+    """ComputeAPI, and what host evacuation retire needs besides
+    (retire_reads.py): Nova's records that involve a host and the
+    deletion of its service; Placement's providers and allocations."""
+
+    def host_migrations(self, host: str) -> list[HostMigration]:
+        """Every migration record of any type from or to host."""
+        ...
+
+    def delete_service(self, service_id: str) -> None:
+        """DELETE /os-services/{id}, by the id compute_services read."""
+        ...
+
+    def resource_providers(self, name: str) -> list[Provider]:
+        """Placement's providers of that name (a node's
+        hypervisor_hostname names its provider)."""
+        ...
+
+    def provider_tree(self, root: str) -> list[Provider]:
+        """Every provider in the tree of that root, the root included."""
+        ...
+
+    def resource_provider(self, uuid: str) -> Provider | None:
+        """The provider, or None when Placement has no such provider."""
+        ...
+
+    def provider_allocations(self, uuid: str) -> dict[str, Resources]:
+        """The allocations against a provider: resources by consumer."""
+        ...
+
+    def consumer_allocations(self, uuid: str) -> Consumer:
+        """A consumer's allocations on every provider, with its
+        generation."""
+        ...
+
+    def set_consumer_allocations(self, consumer: Consumer) -> None:
+        """Make the consumer's allocations these (none: removed), if its
+        generation is still the one given (else a 409)."""
+        ...
+
+    def delete_resource_provider(self, uuid: str) -> None: ...

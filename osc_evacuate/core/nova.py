@@ -33,6 +33,7 @@ from osc_evacuate.core.models import (
     ServiceRequest,
 )
 from osc_evacuate.core.models.cloud import ServerGroup
+from osc_evacuate.core.retire_reads import RetireCalls
 from osc_evacuate.core.rules import features
 from osc_evacuate.core.transport import Answer, Transport
 
@@ -233,7 +234,7 @@ class NovaReads:
             yield parse.server(raw)
 
 
-class NovaComputeAPI(NovaReads):
+class NovaComputeAPI(NovaReads, RetireCalls):
     """ComputeAPI: the reads, and the changes the core makes (evacuate,
     lock, unlock, stop, a compute service's state)."""
 

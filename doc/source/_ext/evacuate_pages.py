@@ -35,6 +35,7 @@ from osc_evacuate.commands import (
     lifecycle,
     osc_columns,
     plan_view,
+    retire,
     server,
 )
 from osc_evacuate.core import models, plan, rules, verdict
@@ -560,9 +561,33 @@ COMMAND_COLUMNS: Mapping[str, Callable[[], Sequence[str]]] = {
     "host evacuation finish": lambda: lifecycle.FINISH_COLUMNS,
     "host drain": lambda: drain.COLUMNS,
     "host drain --dry-run": lambda: drain.COLUMNS + plan_view.PLAN_COLUMNS,
+    "host evacuation retire": lambda: retire.COLUMNS,
 }
 # The lifecycle commands' columns mean something of their own.
 LIFECYCLE_COMMANDS = ("host evacuation show", "host evacuation finish")
+# So do retire's: one row per thing removed, not per server.
+RETIRE_COMMANDS = ("host evacuation retire",)
+RETIRE_MEANINGS = {
+    "Kind": (
+        "``allocation``, ``compute service``, ``resource provider`` or "
+        "``evacuation record``"
+    ),
+    "ID": (
+        "the allocation's consumer (a server's id, or a migration "
+        "record's uuid), the service's id, the provider's uuid, the "
+        "record's id"
+    ),
+    "Name": (
+        "the server's name, a migration record's type and id, the host, "
+        "the provider's name"
+    ),
+    "Why": "why it may go, or stays, by Nova's own rules",
+    "Result": (
+        "``removed``, ``deleted``, ``removed by Nova``, ``already gone``, "
+        "``left done``; ``would ...`` with ``--dry-run``; ``failed: "
+        "<why>``, ``not done``"
+    ),
+}
 
 
 def formats(command: str) -> list[str]:
@@ -603,12 +628,11 @@ class Columns(GeneratedTable):
             )
             return []
         names = COMMAND_COLUMNS[command]()
+        own = (*LIFECYCLE_COMMANDS, *RETIRE_COMMANDS)
         for group, meanings in (
-            (
-                [c for c in COMMAND_COLUMNS if c not in LIFECYCLE_COMMANDS],
-                COLUMN_MEANINGS,
-            ),
+            ([c for c in COMMAND_COLUMNS if c not in own], COLUMN_MEANINGS),
             (list(LIFECYCLE_COMMANDS), LIFECYCLE_MEANINGS),
+            (list(RETIRE_COMMANDS), RETIRE_MEANINGS),
         ):
             every = {n for c in group for n in COMMAND_COLUMNS[c]()}
             check_described(
@@ -617,6 +641,8 @@ class Columns(GeneratedTable):
         meanings = (
             LIFECYCLE_MEANINGS
             if command in LIFECYCLE_COMMANDS
+            else RETIRE_MEANINGS
+            if command in RETIRE_COMMANDS
             else COLUMN_MEANINGS
         )
         choices = ", ".join(f"``{f}``" for f in formats(command))
