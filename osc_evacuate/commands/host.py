@@ -12,6 +12,7 @@ from osc_evacuate.commands import (
     base,
     confirm,
     exit_codes,
+    ha_options,
     host_options,
     options,
     plan_view,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from osc_evacuate.core.models import (
         Fencing,
         Plan,
+        Report,
         Request,
         ServerOutcome,
     )
@@ -91,8 +93,9 @@ class EvacuateHost(base.Lister):
         host_options.add_filter_options(parser)
         host_options.add_fencing_options(parser)
         host_options.add_lock_option(parser)
-        host_options.add_rescue_option(parser)
-        host_options.add_priority_option(parser)
+        ha_options.add_rescue_option(parser)
+        ha_options.add_priority_option(parser)
+        ha_options.add_spare_options(parser)
         host_options.add_guard_options(parser)
         return parser
 
@@ -122,9 +125,11 @@ class EvacuateHost(base.Lister):
         return preflight.plan_hosts(api, hosts, request, self.clock, journal)
 
     def confirm(self, parsed_args: argparse.Namespace, plan: Plan) -> None:
-        if plan.service_changes:
+        # Spares are enabled as --spare asks: only forcing down is asked.
+        forced = {c.host for c in plan.service_changes} & set(plan.sources)
+        if forced:
             confirm.force_down(
-                sorted({c.host for c in plan.service_changes}),
+                sorted(forced),
                 parsed_args.disable_reason,
                 self.app.stdin,
                 self.app.stderr,
@@ -141,6 +146,7 @@ class EvacuateHost(base.Lister):
     ) -> tuple[tuple[str, ...], Iterable[tuple[Any, ...]]]:
         LOG.debug("evacuate every server of %s", ", ".join(parsed_args.hosts))
         ran = self.evacuate(parsed_args)
+        self._say_spares(ran.plan, ran.report)
         if ran.report is None:
             plan = ran.plan
             return COLUMNS + plan_view.PLAN_COLUMNS, [
@@ -153,6 +159,19 @@ class EvacuateHost(base.Lister):
         return COLUMNS, [
             row_of(r, report.fencing_of(r.before.host)) for r in report.rows
         ]
+
+    def _say_spares(self, plan: Plan, report: Report | None) -> None:
+        """--spare: which spares the run enables, and what became of
+        each (stderr: the rows say which servers they took)."""
+        if not plan.spares:
+            return
+        hosts = ", ".join(s.host for s in plan.spares)
+        would = "Would enable" if report is None else "Enabled"
+        self.app.stderr.write(
+            f"{would} spare {hosts}: without it, servers would have no room.\n"
+        )
+        for outcome in report.spares if report else ():
+            self.app.stderr.write(f"{str(outcome).capitalize()}.\n")
 
 
 def row_of(

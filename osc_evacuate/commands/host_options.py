@@ -17,16 +17,14 @@ from typing import TYPE_CHECKING
 
 from osc_lib.cli import parseractions
 
-from osc_evacuate.commands import options
+from osc_evacuate.commands import ha_options, options
 from osc_evacuate.core import defaults
 from osc_evacuate.core.errors import UsageError
 
 if TYPE_CHECKING:
     from osc_evacuate.core.models import (
-        EvacuableMark,
         FenceCommands,
         Guard,
-        MarkPlace,
         Request,
         ServerFilter,
     )
@@ -94,7 +92,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
         ),
     )
     add_selection_options(parser)
-    add_mark_options(parser)
+    ha_options.add_mark_options(parser)
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
@@ -144,51 +142,6 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_mark_options(parser: argparse.ArgumentParser) -> None:
-    """InstanceHA's evacuable mark."""
-    parser.add_argument(
-        "--evacuable-mark",
-        metavar="<key[=value]>",
-        type=evacuable_mark,
-        help=(
-            "Only servers marked evacuable, as InstanceHA reads its tag: "
-            "while no flavor or image of the cloud carries the mark every "
-            "server passes, else only those whose flavor (extra specs) or "
-            "image (properties) carries it; and only those whose host is "
-            "in an aggregate (metadata) that carries it. <value> defaults "
-            "to true; any case matches"
-        ),
-    )
-    parser.add_argument(
-        "--evacuable-mark-on",
-        metavar="<place>",
-        choices=[p.value for p in _places()],
-        action="append",
-        default=[],
-        dest="mark_places",
-        help=(
-            "Look for --evacuable-mark only here: flavor, image or "
-            "aggregate; repeat for more (default: all three)"
-        ),
-    )
-
-
-def _places() -> list[MarkPlace]:
-    from osc_evacuate.core.models import MarkPlace
-
-    return list(MarkPlace)
-
-
-def evacuable_mark(text: str) -> tuple[str, str]:
-    """key or key=value: the key not empty, one line."""
-    key, _, value = text.partition("=")
-    if not key.strip() or "\n" in text or ("=" in text and not value):
-        raise argparse.ArgumentTypeError(
-            f"expected <key> or <key>=<value>, got {text!r}"
-        )
-    return key.strip(), value.strip() or "true"
-
-
 def add_fencing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fence-command",
@@ -228,33 +181,6 @@ def one_line(text: str) -> str:
     if not text.strip() or "\n" in text:
         raise argparse.ArgumentTypeError("expected a command on one line")
     return text
-
-
-def add_rescue_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--rescue",
-        action="store_true",
-        help=(
-            "Evacuate servers that Nova refuses for their state (a task "
-            "stuck in progress, or paused, suspended...): reset each to "
-            "error just before its evacuation, and once it is proven put "
-            "back what it had where that means something (stopped stays "
-            "stopped, error goes back to error; others end ACTIVE)"
-        ),
-    )
-
-
-def add_priority_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--priority-property",
-        metavar="<key>",
-        help=(
-            "Evacuate in phases by this server metadata key (a number, or "
-            "true/false: e.g. HA_Enabled, or a restart priority), highest "
-            "first, servers without it last; a phase is sent once every "
-            "server of the one before is proven or failed (needs --wait)"
-        ),
-    )
 
 
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
@@ -300,11 +226,7 @@ def request(parsed_args: argparse.Namespace, request: Request) -> Request:
         raise UsageError("--disable-reason needs --force-down")
     if parsed_args.fence_check is not None and not parsed_args.fence_command:
         raise UsageError("--fence-check needs --fence-command")
-    if parsed_args.priority_property is not None and parsed_args.wait is None:
-        raise UsageError(
-            "--priority-property needs --wait: a phase waits for the proof "
-            "of the one before"
-        )
+    ha_options.check(parsed_args)
     if parsed_args.fenced and parsed_args.fence_command:
         raise UsageError(
             "--fenced says the hosts are fenced already: give it or "
@@ -320,6 +242,8 @@ def request(parsed_args: argparse.Namespace, request: Request) -> Request:
         lock=parsed_args.lock,
         rescue=parsed_args.rescue,
         priority_property=parsed_args.priority_property,
+        spares=tuple(parsed_args.spares),
+        spares_reason=parsed_args.spares_reason,
         guard=guard(parsed_args),
         accept_mass_failure=parsed_args.yes,
         fence=fence_commands(parsed_args),
@@ -345,22 +269,10 @@ def server_filter(parsed_args: argparse.Namespace) -> ServerFilter:
         exclude_names=tuple(parsed_args.exclude_names),
         exclude_images=frozenset(parsed_args.exclude_images),
         skip_error=parsed_args.skip_error,
-        mark=mark(parsed_args),
+        mark=ha_options.mark(parsed_args),
     )
     LOG.debug("filters: %s; --server %s", filters, parsed_args.servers)
     return filters
-
-
-def mark(parsed_args: argparse.Namespace) -> EvacuableMark | None:
-    from osc_evacuate.core.models import EvacuableMark, MarkPlace
-
-    if parsed_args.evacuable_mark is None:
-        if parsed_args.mark_places:
-            raise UsageError("--evacuable-mark-on needs --evacuable-mark")
-        return None
-    key, value = parsed_args.evacuable_mark
-    places = frozenset(MarkPlace(p) for p in parsed_args.mark_places)
-    return EvacuableMark(key, value, places or frozenset(MarkPlace))
 
 
 def _pairs(given: dict[str, str] | None) -> tuple[tuple[str, str], ...]:

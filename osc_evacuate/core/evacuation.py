@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
-from osc_evacuate.core import phases
+from osc_evacuate.core import phases, spares
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock, SystemClock
 from osc_evacuate.core.errors import ComputeAPIError, Refused
@@ -87,7 +87,9 @@ def carry_out(
         return run.report(polls)
 
     # --priority-property: a phase at a time; else all at once.
-    return phases.in_phases(plan, request.wait, clock, once)
+    report = phases.in_phases(plan, request.wait, clock, once)
+    # --spare: a spare that received nothing is disabled again.
+    return spares.give_back(api, plan.spares, report)
 
 
 class Run(JobRun):

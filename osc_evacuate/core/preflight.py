@@ -22,6 +22,7 @@ from osc_evacuate.core import (
     rescue,
     rules,
     selection_reads,
+    spares,
 )
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import (
@@ -89,13 +90,16 @@ def plan_hosts(
     rows = selection_reads.select(api, rows, request.filters)
     rows += _evacuated_earlier(api, on_host, records, request)
     rows = plan.by_host(rows, sources)
-    changes = tuple(
-        HostChange(host, change)
-        for host in sources
-        for change in _service_changes(api, services[host], request)
-    )
-    assessed, check = _judged(
+    assessed, check, chosen = _judged(
         api, rows, request, set(sources), (everything, hypervisors)
+    )
+    changes = (
+        *(
+            HostChange(host, change)
+            for host in sources
+            for change in _service_changes(api, services[host], request)
+        ),
+        *spares.changes(api, chosen),
     )
     return Plan(
         sources,
@@ -110,6 +114,7 @@ def plan_hosts(
         fencing=tuple(
             HostFencing(h, how_fenced(services[h], request)) for h in sources
         ),
+        spares=tuple(chosen),
     )
 
 
@@ -119,17 +124,32 @@ def _judged(
     request: Request,
     sources: set[str],
     read: tuple[list[ComputeService], list[Hypervisor]],
-) -> tuple[list[PlannedRow], CapacityCheck]:
-    """The rows with their risk and fit (assess.py), and their phase
+) -> tuple[list[PlannedRow], CapacityCheck, list[ComputeService]]:
+    """The rows with their risk and fit (assess.py), with the spares that
+    give room to those without (--spare, spares.py), and their phase
     (--priority-property, phases.py); read: the services and hypervisors
     read already."""
     services, hypervisors = read
-    assessed, check = assess.assess(
-        api, rows, request.options, sources, services, hypervisors
-    )
+
+    def judge(
+        now: Sequence[ComputeService],
+    ) -> tuple[list[PlannedRow], CapacityCheck]:
+        return assess.assess(
+            api, rows, request.options, sources, now, hypervisors
+        )
+
+    assessed, check = judge(services)
+    chosen: list[ComputeService] = []
+    if (request.spares or request.spares_reason) and spares.no_room(assessed):
+        found = spares.candidates(
+            services, request.spares, request.spares_reason, sources
+        )
+        assessed, check, chosen = spares.choose(
+            services, found, (assessed, check), judge
+        )
     if request.priority_property:
         assessed = phases.phased(assessed, request.priority_property)
-    return assessed, check
+    return assessed, check, chosen
 
 
 def _rows(

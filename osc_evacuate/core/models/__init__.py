@@ -58,6 +58,7 @@ from osc_evacuate.core.models.rows import (
     Rescue,
     Result,
     ServerOutcome,
+    SpareOutcome,
 )
 
 __all__ = [
@@ -107,6 +108,7 @@ __all__ = [
     "ServerFilter",
     "ServerOutcome",
     "ServiceRequest",
+    "SpareOutcome",
     "TargetState",
     "WaitPolicy",
 ]

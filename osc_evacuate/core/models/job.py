@@ -260,3 +260,7 @@ class Request:
     rescue: bool = False
     # Evacuate in phases by this metadata key, highest first (phases.py).
     priority_property: str | None = None
+    # Spare hosts to enable when servers have no room (spares.py): named,
+    # or disabled with this text in their reason.
+    spares: tuple[str, ...] = ()
+    spares_reason: str | None = None

@@ -14,7 +14,12 @@ import dataclasses
 import enum
 
 from osc_evacuate.core.microversion import Microversion
-from osc_evacuate.core.models.cloud import Migration, Server, ServiceRequest
+from osc_evacuate.core.models.cloud import (
+    ComputeService,
+    Migration,
+    Server,
+    ServiceRequest,
+)
 from osc_evacuate.core.models.job import Method
 
 
@@ -288,6 +293,8 @@ class Plan:
     service_version: Microversion | None = None
     # How each source host is (or is to be) fenced.
     fencing: tuple[HostFencing, ...] = ()
+    # --spare: the spare hosts the run enables first (spares.py).
+    spares: tuple[ComputeService, ...] = ()
 
     def fencing_of(self, host: str | None) -> Fencing | None:
         return next((f.fencing for f in self.fencing if f.host == host), None)
@@ -299,6 +306,23 @@ class Plan:
     @property
     def to_send(self) -> list[PlannedRow]:
         return [r for r in self.rows if r.action is Action.SUBMITTED]
+
+
+@dataclasses.dataclass(frozen=True)
+class SpareOutcome:
+    """What became of a spare host this run enabled (spares.py)."""
+
+    host: str
+    received: int | None  # servers on it after the wait; None: not read
+    disabled_again: bool  # it received nothing
+    error: str | None = None
+
+    def __str__(self) -> str:
+        if self.error is not None:
+            return f"spare {self.host}: enabled; not read after: {self.error}"
+        if self.disabled_again:
+            return f"spare {self.host}: received nothing, disabled again"
+        return f"spare {self.host}: enabled, {self.received} server(s) on it"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,6 +339,8 @@ class Report:
     on_the_wire: tuple[str, ...] = ()
     # host drain: servers still on the hosts when it ended (with --wait).
     left: tuple[str, ...] = ()
+    # --spare: what became of each spare this run enabled.
+    spares: tuple[SpareOutcome, ...] = ()
 
     def fencing_of(self, host: str | None) -> Fencing | None:
         return next((f.fencing for f in self.fencing if f.host == host), None)
