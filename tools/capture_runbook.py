@@ -12,8 +12,8 @@ The cloud: compute01 with five servers in two projects (one stopped, one
 booted from a volume, one paused), and compute02 and compute03 to take
 them; compute03 is full, so where each server lands does not depend on
 timing. Once compute01 is back, compute02 is drained onto it (the
-maintenance section). Tables are as a terminal 100 columns wide shows
-them.
+maintenance section), then retired. Tables are as a terminal 100
+columns wide shows them.
 """
 
 from __future__ import annotations
@@ -64,6 +64,14 @@ STEPS = (
         f"openstack host evacuate {HOST} --force-down --dry-run -c Name "
         "-c Action -c Risk -c Capacity -c 'End State' -c 'Host Action'",
     ),
+    # What an HA service would decide: phases by priority, and the
+    # paused server rescued.
+    Step(
+        "02b-ha-plan",
+        f"openstack host evacuate {HOST} --force-down --dry-run --wait 600 "
+        "--priority-property ha_priority --rescue -c Name -c Action "
+        "-c Phase -c Rescue",
+    ),
     Step(
         "03-evacuate",
         f"openstack host evacuate {HOST} --force-down --yes --wait 600 "
@@ -105,6 +113,17 @@ STEPS = (
         "-c Destination -c 'Status After' -c Result",
     ),
     Step("13-drain-again", f"openstack host drain {DRAINED} --wait 600"),
+    # The drained host never comes back: it is retired.
+    Step(
+        "14-retire-plan",
+        f"openstack host evacuation retire {DRAINED} --dry-run -c Kind "
+        "-c Name -c Result",
+    ),
+    Step(
+        "15-retire",
+        f"openstack host evacuation retire {DRAINED} -c Kind -c Name "
+        "-c Result",
+    ),
 )
 
 
@@ -149,10 +168,19 @@ def build(sandbox: Sandbox) -> None:
     """The cloud the runbook starts from: compute01 has just died."""
     admin = sandbox.admin
     sandbox.fill_compute("compute03")
-    admin.as_token("admin:admin").create_server(name="web-1", host=HOST)
-    web2 = admin.create_server(name="web-2", host=HOST)
+    # ha_priority: the order an HA service would bring them back in.
+    web = {"ha_priority": "1"}
+    admin.as_token("admin:admin").create_server(
+        name="web-1", host=HOST, metadata=web
+    )
+    web2 = admin.create_server(name="web-2", host=HOST, metadata=web)
     admin.stop_server(web2["id"])
-    admin.create_server(name="db-1", host=HOST, volume_backed=True)
+    admin.create_server(
+        name="db-1",
+        host=HOST,
+        volume_backed=True,
+        metadata={"ha_priority": "2"},
+    )
     paused = admin.create_server(name="batch-1", host=HOST)
     admin.pause_server(paused["id"])
     admin.as_token("admin:demo").create_server(name="app-1", host=HOST)
@@ -167,6 +195,9 @@ def capture(out: Path, state_dir: Path) -> list[Path]:
     with Sandbox(state_dir) as sandbox:
         build(sandbox)
         for step in STEPS:
+            if step.name == "14-retire-plan":
+                # The drained host dies for good, and is fenced.
+                sandbox.crash_compute(DRAINED, force_down=True)
             if step.name == "09-show-ready":
                 # The host is mended, and its nova-compute starts: its
                 # start-up completes the evacuation records.
