@@ -37,6 +37,7 @@ API_VERSIONS = ("1",)
 def make_client(instance: Any) -> NovaComputeAPI:
     """The compute API (and the image and placement reads) on OSC's
     keystoneauth session, at the endpoints the configuration overrides."""
+    from osc_evacuate.core.attached_reads import SERVICE_TYPES
     from osc_evacuate.core.nova import NovaComputeAPI
 
     config = instance.get_configuration()
@@ -59,6 +60,9 @@ def make_client(instance: Any) -> NovaComputeAPI:
         endpoint_override=override,
         image_endpoint_override=image,
         placement_endpoint_override=placement,
+        endpoint_overrides={
+            kind: config.get(key) for kind, key in SERVICE_TYPES.items()
+        },
     )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from osc_evacuate.core.attached import Attachments
 from osc_evacuate.core.microversion import Microversion, VersionRange
 from osc_evacuate.core.models import (
     Aggregate,
@@ -152,6 +153,12 @@ class ComputeAPI(Protocol):
         """The flavors of these ids, with their extra specs: for clouds
         older than 2.47, whose servers name their flavor only. A request
         or two per distinct flavor, never per server."""
+        ...
+
+    def attachments(self, servers: Sequence[Server]) -> Attachments:
+        """What the servers have attached that Nova refuses or breaks
+        (attached_reads.py): a request per server or volume only where
+        the cloud has Manila or Cinder, one per host for Neutron."""
         ...
 
     def hypervisors(self) -> list[Hypervisor]:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from osc_evacuate.core import capacity, demand, groups, risk
+from osc_evacuate.core import attached, capacity, demand, groups, risk
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.groups import Where
@@ -66,8 +66,13 @@ def assess(
     judged = [r for r in rows if r.action is not Action.NONE]
     flavors = _flavors(api, [r.before for r in judged])
     images = _images(api, [r.before for r in judged])
+    found = Found(
+        flavors,
+        images,
+        _attachments(api, [r for r in judged if r.action is Action.SUBMITTED]),
+    )
     out = [
-        _risk(row, flavors, images, options.shared_storage)
+        _risk(row, found, options.shared_storage)
         if row.action is not Action.NONE
         else row
         for row in rows
@@ -100,29 +105,48 @@ def capacity_of(
     )
 
 
-def _risk(
-    row: PlannedRow,
-    flavors: dict[str, Flavor],
-    images: dict[str, Image],
-    shared_storage: bool,
-) -> PlannedRow:
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """What the plan read beside the servers, for judging their risk."""
+
+    flavors: dict[str, Flavor]
+    images: dict[str, Image]
+    attached: attached.Attachments
+
+
+def _risk(row: PlannedRow, found: Found, shared_storage: bool) -> PlannedRow:
     server = row.before
-    flavor = _flavor_of(server, flavors)
-    image = images.get(server.image_id or "")
+    flavor = _flavor_of(server, found.flavors)
+    image = found.images.get(server.image_id or "")
     refused = (
         row.error
         if row.action is Action.SKIPPED and not row.filtered
         else None
     )
     if refused is None and row.action is Action.SUBMITTED:
-        refused = risk.nova_refuses(flavor, image)
+        refused = risk.nova_refuses(flavor, image) or attached.refusal(
+            server, found.attached
+        )
         if refused is not None:
             row = skipped(row, refused, filtered=False)
     said = risk.risk(server, flavor, refused, shared_storage)
     submitted = row.action is Action.SUBMITTED
     unseen = demand.unseen(flavor) if flavor and submitted else None
-    joined = "; ".join(x for x in (said, unseen) if x) or None
+    volumes = attached.risk(server, found.attached) if submitted else None
+    joined = "; ".join(x for x in (said, unseen, volumes) if x) or None
     return dataclasses.replace(row, risk=joined)
+
+
+def _attachments(
+    api: ComputeAPI, rows: Sequence[PlannedRow]
+) -> attached.Attachments:
+    if not rows:
+        return attached.NONE
+    try:
+        return api.attachments([r.before for r in rows])
+    except ComputeAPIError as exc:
+        LOG.debug("attachments: not read (%s)", exc)
+        return attached.NONE
 
 
 def _flavor_of(server: Server, flavors: dict[str, Flavor]) -> Flavor | None:

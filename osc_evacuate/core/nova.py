@@ -12,11 +12,13 @@ import datetime
 import logging
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from osc_evacuate.core import parse, side_reads
+from osc_evacuate.core import attached_reads, parse, side_reads
 from osc_evacuate.core.api import EvacuateResponse
+from osc_evacuate.core.attached import Attachments
+from osc_evacuate.core.attached_reads import AttachedServices
 from osc_evacuate.core.clock import NovaClock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange
@@ -58,9 +60,10 @@ class NovaReads:
         timeout: float | None = None,
         image_endpoint_override: str | None = None,
         placement_endpoint_override: str | None = None,
+        endpoint_overrides: Mapping[str, str | None] | None = None,
     ) -> None:
         """timeout: seconds to wait for each answer (None: the session's,
-        else transport.DEFAULT_TIMEOUT)."""
+        else DEFAULT_TIMEOUT); endpoint_overrides: for attached_reads."""
         self._http = Transport(
             session,
             region_name=region_name,
@@ -83,6 +86,13 @@ class NovaReads:
             region_name=region_name,
             interface=interface,
             endpoint_override=placement_endpoint_override,
+            timeout=timeout,
+        )
+        self._attached = AttachedServices.on(
+            session,
+            endpoint_overrides or {},
+            region_name=region_name,
+            interface=interface,
             timeout=timeout,
         )
         LOG.debug("each request waits %.0f s at most", self._http.timeout)
@@ -219,6 +229,11 @@ class NovaReads:
                 paged=features.HYPERVISORS_PAGED.covers(version),
             )
         ]
+
+    def attachments(self, servers: Sequence[Server]) -> Attachments:
+        return attached_reads.read(
+            self._http, self._attached, self.version_range(), servers
+        )
 
     def rooms(self, smallest: Mapping[str, int]) -> dict[str, Room] | None:
         return side_reads.rooms(self._placement, smallest)

@@ -27,6 +27,7 @@ LOG = logging.getLogger(__name__)
 
 LAUNCHED_AT = "OS-SRV-USG:launched_at"
 EPHEMERAL = "OS-FLV-EXT-DATA:ephemeral"
+VOLUMES_ATTACHED = "os-extended-volumes:volumes_attached"
 
 
 def server(raw: dict[str, Any]) -> Server:
@@ -55,6 +56,11 @@ def server(raw: dict[str, Any]) -> Server:
         power_state=_int_or_none(raw.get("OS-EXT-STS:power_state")),
         # Nova shows "True", or "" without one.
         config_drive=str(raw.get("config_drive") or "").lower() == "true",
+        volumes=tuple(
+            str(v["id"])
+            for v in raw.get(VOLUMES_ATTACHED) or ()
+            if isinstance(v, dict) and v.get("id")
+        ),
     )
 
 

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
+from keystoneauth1.identity.base import BaseIdentityPlugin
 
 from osc_evacuate.core.clock import NovaClock
 from osc_evacuate.core.errors import ComputeAPIError, one_line
@@ -131,7 +132,7 @@ class Transport:
         """
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
-            path = f"{path}?{urllib.parse.urlencode(params)}"
+            path = f"{path}?{urllib.parse.urlencode(params, doseq=True)}"
         kwargs: dict[str, Any] = {
             "headers": {"Accept": "application/json"},
             "timeout": self.timeout,
@@ -186,6 +187,19 @@ class Transport:
         return VersionRange(
             Microversion.of(low), Microversion.of(data.max_microversion)
         )
+
+    def has_endpoint(self) -> bool:
+        """Whether an override or the token's catalog has this service
+        (no catalog, as with admin_token auth: only an override)."""
+        if self._adapter.endpoint_override:
+            return True
+        if not isinstance(self._adapter.session.auth, BaseIdentityPlugin):
+            return False
+        try:
+            return bool(self._adapter.get_endpoint())
+        except ks_exc.ClientException as exc:
+            LOG.debug("%s endpoint: %s", self.service_type, exc)
+            return False
 
     def get(
         self, path: str, version: Microversion | None, **query: object

@@ -1,11 +1,13 @@
 """What Nova would refuse, or break, is said before anything is sent: a
-vTPM server is skipped with Nova's reason and never sent; the plan shows
-it first."""
+vTPM server, one with a share or a port with an accelerator, is skipped
+with Nova's reason and never sent; an encrypted volume is a risk; the
+plan shows it first."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,3 +105,92 @@ def test_a_host_hidden_by_a_down_cell_before_2_69_is_explained(
     assert "Below compute API microversion 2.69" in proc.stderr
     assert evacuate_posts(sandbox) == []
     assert records_per_server(nova, [server["id"]]) == {server["id"]: 0}
+
+
+def with_manila(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
+    """The CLI's environment on a cloud that has Manila: its clouds.yaml
+    names a shared-file-system endpoint (never called: Nova lists the
+    shares)."""
+    clouds = sandbox.clouds_yaml.read_text().replace(
+        "    region_name: RegionOne\n",
+        "    region_name: RegionOne\n"
+        f"    shared_file_system_endpoint_override: {sandbox.url}/share\n",
+    )
+    (tmp_path / "clouds.yaml").write_text(clouds)
+    return {"OS_CLIENT_CONFIG_FILE": str(tmp_path / "clouds.yaml")}
+
+
+@promise(NEVER_WRONG_SERVER)
+def test_shares_and_accelerator_ports_are_skipped_encryption_is_a_risk(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    run_openstack: RunOpenstack,
+    tmp_path: Path,
+) -> None:
+    shared = nova.create_server(host=fresh_host)
+    share_id = sandbox.attach(shared["id"], "share")["share_id"]
+    accelerated = nova.create_server(host=fresh_host)
+    port_id = sandbox.attach(accelerated["id"], "accel-port")["id"]
+    encrypted = nova.create_server(host=fresh_host, volume_backed=True)
+    (volume,) = nova.get(f"/servers/{encrypted['id']}")["server"][
+        "os-extended-volumes:volumes_attached"
+    ]
+    sandbox.encrypt_volume(volume["id"])
+    plain = nova.create_server(host=fresh_host)
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+    env = with_manila(sandbox, tmp_path)
+
+    plan = run_openstack(
+        "host", "evacuate", fresh_host, "--dry-run", "-f", "json", env=env
+    )
+    assert plan.returncode == 0, plan.stderr
+    planned = by_id(json.loads(plan.stdout))
+    share_reason = (
+        f"it has shares attached ({share_id}), and Nova refuses: Feature "
+        "not supported with instances that have shares. (no Nova release "
+        "lifts it yet)"
+    )
+    port_reason = (
+        f"it has ports with accelerators ({port_id}), and Nova refuses: "
+        "Feature not supported with Ports that have accelerators. (no Nova "
+        "release lifts it yet)"
+    )
+    assert planned[shared["id"]]["Action"] == "skipped"
+    assert planned[shared["id"]]["Error"] == share_reason
+    assert planned[accelerated["id"]]["Action"] == "skipped"
+    assert planned[accelerated["id"]]["Error"] == port_reason
+    assert planned[encrypted["id"]]["Action"] == "would submit"
+    assert (
+        f"encrypted volume {volume['id']}: the rebuild needs its key from "
+        "Barbican" in planned[encrypted["id"]]["Risk"]
+    )
+    assert planned[plain["id"]]["Action"] == "would submit"
+
+    proc = run_openstack(
+        "host", "evacuate", fresh_host, "--wait", "120", "-f", "json", env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = by_id(json.loads(proc.stdout))
+    assert rows[shared["id"]]["Result"] == "skipped"
+    assert rows[accelerated["id"]]["Result"] == "skipped"
+    assert rows[encrypted["id"]]["Result"] == "verified"
+    assert rows[plain["id"]]["Result"] == "verified"
+    posted = {p["path"].split("/")[-2] for p in evacuate_posts(sandbox)}
+    assert posted == {encrypted["id"], plain["id"]}
+    refused = [shared["id"], accelerated["id"]]
+    assert records_per_server(nova, refused) == dict.fromkeys(refused, 0)
+    # Real Nova does refuse them, in the words the rows quote.
+    for server_id, status, words in (
+        (shared["id"], 409, "instances that have shares"),
+        (accelerated["id"], 400, "Ports that have accelerators"),
+    ):
+        resp = nova.request(
+            "POST",
+            f"/servers/{server_id}/action",
+            {"evacuate": {}},
+            microversion="2.95",
+            ok=None,
+        )
+        assert resp.status_code == status and words in resp.text, resp.text

@@ -519,6 +519,19 @@ class Sandbox:
         )
         return str(made["id"])
 
+    def attach(self, server_id: str, what: str) -> dict[str, Any]:
+        """Attach to the server what Nova's evacuate refuses, as Nova
+        records it (attached.py): ``share`` (its share_id) or
+        ``accel-port`` (the port)."""
+        made: dict[str, Any] = self.control(
+            "POST", f"servers/{server_id}/{what}"
+        )
+        return made
+
+    def encrypt_volume(self, volume_id: str) -> None:
+        """Cinder's stand-in says the volume is encrypted."""
+        self.control("POST", f"volumes/{volume_id}/encrypt")
+
     def cap_microversion(self, version: str | None) -> dict[str, Any]:
         """Play a Nova whose newest compute microversion is ``version``
         (None: Nova's own again)."""

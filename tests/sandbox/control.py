@@ -28,6 +28,10 @@ Routes:
 - ``POST /_sandbox/images`` ``{"name": "ha", "properties": {"evacuable":
   "true"}}``: a new image with these properties (Nova's GlanceFixture;
   the first image's formats), bootable; 201 with its id and name.
+- ``POST /_sandbox/servers/<id>/share`` and ``.../accel-port``:
+  a Manila share mapped to the server, or a port with an accelerator
+  bound to it, as Nova records them (attached.py); 201 with its id.
+- ``POST /_sandbox/volumes/<id>/encrypt``: Cinder's stand-in says so.
 - ``POST /_sandbox/down-cell`` ``{"down": true}``: cell1, which holds
   every compute, is down (Nova's DownCellFixture) until ``false``.
 - ``GET  /_sandbox/requests``: ``{"counts": {...}, "log": [...]}``; each
@@ -76,13 +80,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tests.sandbox import capacity, migrations
 from tests.sandbox.faults import FaultRules, SpawnDelays, UnknownFault
 from tests.sandbox.migrations import LiveMigrationFaults
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.wsgiutil import json_response, parse_json, read_body
+
+if TYPE_CHECKING:
+    from tests.sandbox.attached import Attached
 
 LOG = logging.getLogger("sandbox.control")
 
@@ -157,8 +164,10 @@ class Control:
         recorder: RequestRecorder,
         faults: FaultRules,
         shutdown: Callable[[], None],
+        attached: Attached,
     ) -> None:
         self.cloud = cloud
+        self.attached = attached
         self.recorder = recorder
         self.faults = faults
         self.shutdown = shutdown
@@ -250,6 +259,12 @@ class Control:
                     raise ValueError("version: expected a string or null")
                 self.cloud.set_max_microversion(version)
                 return 200, self._faults()
+            case "POST", ["servers", server_id, "share"]:
+                return 201, self.attached.add_share(server_id)
+            case "POST", ["servers", server_id, "accel-port"]:
+                return 201, self.attached.add_accelerator_port(server_id)
+            case "POST", ["volumes", volume_id, "encrypt"]:
+                return 200, self.attached.encrypt_volume(volume_id)
             case "POST", ["images"]:
                 return 201, self._add_image(parse_json(read_body(environ)))
             case "POST", ["down-cell"]:

@@ -3,7 +3,8 @@ the control interface.
 
 - ``/_sandbox/...``: control interface (control.py)
 - ``/image/...``: Glance v2 stand-in; ``/identity/...``: Keystone v3
-  stand-in (stubs.py)
+  stand-in (stubs.py); ``/network/...`` and ``/volume/...``: Neutron's
+  ports and Cinder's volumes (attached.py)
 - everything else goes through the request recorder and the fault
   injector to ApiRouter: ``/placement/...`` to the Placement app the
   computes report to, the rest to Nova's stock osapi_compute app.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tests.sandbox.attached import Attached, NetworkStub, VolumeStub
 from tests.sandbox.control import Control
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.stubs import GlanceStub, KeystoneStub
@@ -34,11 +36,14 @@ class Router:
         control: Control,
         glance: GlanceStub,
         keystone: KeystoneStub,
+        attached: Attached,
     ) -> None:
         self.nova = nova
         self.control = control
         self.glance = glance
         self.keystone = keystone
+        self.network = NetworkStub(attached)
+        self.volume = VolumeStub(attached)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -49,6 +54,8 @@ class Router:
         for prefix, stub in (
             ("/image", self.glance),
             ("/identity", self.keystone),
+            ("/network", self.network),
+            ("/volume", self.volume),
         ):
             if path == prefix or path.startswith(prefix + "/"):
                 url = base_url(environ)

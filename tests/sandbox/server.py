@@ -18,6 +18,7 @@ from types import FrameType
 import eventlet
 import eventlet.wsgi
 
+from tests.sandbox.attached import Attached
 from tests.sandbox.cloud import Cloud
 from tests.sandbox.control import Control
 from tests.sandbox.faults import FaultInjector, FaultRules
@@ -55,6 +56,8 @@ def clouds_yaml(url: str) -> str:
     compute_endpoint_override: {url}/v2.1
     placement_endpoint_override: {url}{PLACEMENT_PREFIX}
     image_endpoint_override: {url}/image
+    network_endpoint_override: {url}/network
+    block_storage_endpoint_override: {url}/volume/v3
     identity_endpoint_override: {url}/identity/v3
     identity_api_version: 3
     region_name: RegionOne
@@ -115,11 +118,16 @@ def run(
         faults = FaultRules()
         apis = ApiRouter(cloud.nova_app(), cloud.placement_app())
         recorder = RequestRecorder(FaultInjector(apis, faults))
+        attached = Attached()
         control = Control(
-            cloud, recorder, faults, lambda: stop.set("shutdown")
+            cloud, recorder, faults, lambda: stop.set("shutdown"), attached
         )
         app = Router(
-            recorder, control, GlanceStub(cloud.images), KeystoneStub()
+            recorder,
+            control,
+            GlanceStub(cloud.images),
+            KeystoneStub(),
+            attached,
         )
         sock = eventlet.listen(("127.0.0.1", port))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"

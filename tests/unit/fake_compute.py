@@ -14,10 +14,11 @@ import collections
 import dataclasses
 import datetime
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from osc_evacuate.core.api import EvacuateResponse
+from osc_evacuate.core.attached import Attachments
 from osc_evacuate.core.clock import parse_nova_time
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange, mv
@@ -156,6 +157,7 @@ class FakeCompute(FakeMoves):
         self.stops_failing = 0  # stops that the host fails to carry out
         self.reset_errors: list[ComputeAPIError] = []  # by reset_state
         self.glance: dict[str, Image] = {}  # what images() finds
+        self.attached = Attachments()  # what attachments() finds
         self.flavor_store: dict[str, Flavor] = {}  # what flavors() finds
         # Placement's rooms by node (a node is its host here); None: no
         # Placement (rooms() says so). Hosts not listed have no room.
@@ -234,6 +236,20 @@ class FakeCompute(FakeMoves):
     def images(self, image_ids: Iterable[str]) -> dict[str, Image]:
         self.calls["images"] += 1
         return {i: self.glance[i] for i in set(image_ids) if i in self.glance}
+
+    def attachments(self, servers: Sequence[Server]) -> Attachments:
+        self.calls["attachments"] += 1
+        ids = {s.id for s in servers}
+        volumes = {v for s in servers for v in s.volumes}
+        return Attachments(
+            shares={k: v for k, v in self.attached.shares.items() if k in ids},
+            accelerator_ports={
+                k: v
+                for k, v in self.attached.accelerator_ports.items()
+                if k in ids
+            },
+            encrypted_volumes=self.attached.encrypted_volumes & volumes,
+        )
 
     def update_service(
         self, version: Microversion, request: ServiceRequest

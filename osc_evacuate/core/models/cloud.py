@@ -87,6 +87,8 @@ class Server:
     power_state: int | None = None
     # A config drive attached (a file beside its disk on the host).
     config_drive: bool = dataclasses.field(default=False, compare=False)
+    # The ids of the volumes attached (os-extended-volumes).
+    volumes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     @property
     def evacuable(self) -> bool:

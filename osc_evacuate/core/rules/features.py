@@ -102,6 +102,11 @@ PROVIDER_SUMMARIES = Feature(
 HYPERVISOR_SERVERS = Feature(
     first=mv("2.53"), what="os-hypervisors lists each node's servers"
 )
+SERVER_SHARES = Feature(
+    first=mv("2.97"),
+    what="servers list the Manila shares attached to them (a request per "
+    "server)",
+)
 
 FEATURES: tuple[Feature, ...] = (
     LOCKED,
@@ -120,6 +125,7 @@ FEATURES: tuple[Feature, ...] = (
     HYPERVISOR_FIGURES,
     REQUEST_SPEC_PER_SERVER,
     PROVIDER_SUMMARIES,
+    SERVER_SHARES,
 )
 
 # Every read of the tool's (lists, polls, one server) asks for this, or the
