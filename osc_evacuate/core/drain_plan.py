@@ -5,8 +5,9 @@ is host evacuate's), it is disabled first so that the scheduler puts
 nothing new on it, and each of its servers is moved by live or cold
 migration (drain_rows.py decides which). The plan reads the services,
 the hypervisors, the servers and both kinds of migration records from
-the host, and judges capacity as an evacuation's plan does; a dry run
-shows it; drain.carry_out carries it out.
+the host, and what the servers have attached that Nova will not move
+(attached_reads.py), and judges capacity as an evacuation's plan does;
+a dry run shows it; drain.carry_out carries it out.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from collections.abc import Sequence
 
 from osc_evacuate.core import assess, plan, refusals, rules, selection_reads
 from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.attached import NONE, Attachments
 from osc_evacuate.core.clock import Clock, SystemClock
 from osc_evacuate.core.computes import find_compute_service, read_services
-from osc_evacuate.core.drain_rows import drain_rows
+from osc_evacuate.core.drain_rows import drain_rows, with_attachments
+from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.models import (
     COLD_MIGRATION,
     LIVE_MIGRATION,
     SCHEDULER,
+    Action,
     ComputeService,
     DrainRequest,
     EvacuateOptions,
@@ -134,7 +138,29 @@ def _rows(
         )
         filters = dataclasses.replace(filters, servers=ids)
     kept = plan.filtered(plan.by_host(rows, sources), filters)
-    return selection_reads.select(api, kept, filters)
+    selected = selection_reads.select(api, kept, filters)
+    attached = _attachments(api, selected)
+    return [
+        with_attachments(row, attached, request.cold_fallback)
+        for row in selected
+    ]
+
+
+def _attachments(api: ComputeAPI, rows: list[PlannedRow]) -> Attachments:
+    """What the servers to move have attached; their volumes are not
+    read (encryption is no risk to a migration the tool can see)."""
+    todo = [
+        dataclasses.replace(r.before, volumes=())
+        for r in rows
+        if r.action is Action.SUBMITTED
+    ]
+    if not todo:
+        return NONE
+    try:
+        return api.attachments(todo)
+    except ComputeAPIError as exc:
+        LOG.debug("attachments: not read (%s)", exc)
+        return NONE
 
 
 def _records(api: ComputeAPI, host: str) -> list[Migration]:

@@ -19,6 +19,11 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from osc_evacuate.core import history
+from osc_evacuate.core.attached import (
+    ACCELERATOR_PORTS,
+    SHARES,
+    Attachments,
+)
 from osc_evacuate.core.models import (
     LIVE_MIGRATION,
     BlockMigration,
@@ -199,15 +204,7 @@ def _judged(
                 row, method=Method.COLD, risk=f"cold: {why}"
             )
     if why is not None:
-        LOG.debug("plan %s: skipped, %s", row.id, why)
-        return dataclasses.replace(
-            row,
-            action=Act.SKIPPED,
-            result=Result.SKIPPED,
-            expected_status=None,
-            error=why,
-            risk=f"refused by Nova: {why}",
-        )
+        return _skipped(row, why)
     risk = None
     if row.method is Method.LIVE:
         risk = live_risk(row.before, flavor, block)
@@ -215,3 +212,38 @@ def _judged(
         risk = "cold migration: stopped and started again"
     LOG.debug("plan %s: %s, %s", row.id, row.method, risk or "no risk")
     return dataclasses.replace(row, risk=risk)
+
+
+def with_attachments(
+    row: PlannedRow, found: Attachments, fallback: bool
+) -> PlannedRow:
+    """The row once what the server has attached is known: Nova moves no
+    server with a port with an accelerator, and live-migrates none with
+    a share (a cold migration takes it: --cold-fallback)."""
+    if row.action is not Act.SUBMITTED:
+        return row
+    ports = found.accelerator_ports.get(row.id)
+    if ports:
+        return _skipped(row, ACCELERATOR_PORTS.says(ports))
+    shares = found.shares.get(row.id)
+    if not shares or row.method is not Method.LIVE:
+        return row
+    why = SHARES.says(shares)
+    if fallback and row.before.status == "ACTIVE":
+        LOG.debug("plan %s: cold, as %s", row.id, why)
+        return dataclasses.replace(
+            row, method=Method.COLD, risk=f"cold: {why}"
+        )
+    return _skipped(row, why)
+
+
+def _skipped(row: PlannedRow, why: str) -> PlannedRow:
+    LOG.debug("plan %s: skipped, %s", row.id, why)
+    return dataclasses.replace(
+        row,
+        action=Act.SKIPPED,
+        result=Result.SKIPPED,
+        expected_status=None,
+        error=why,
+        risk=f"refused by Nova: {why}",
+    )

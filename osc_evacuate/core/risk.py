@@ -17,8 +17,7 @@ its image's hw_tpm_version, as nova.virt.hardware.get_vtpm_constraint
 reads them), and, while any nova-compute predates Wallaby, an accelerator
 device profile (accel:device_profile). The first is skipped up front; the
 second can only be warned about, since no API shows compute versions.
-Attached shares (2.97) and accelerator ports are refused too, but seeing
-them costs a request per server: the row then shows Nova's refusal.
+Attached shares and accelerator ports are attached.py's.
 
 Pure: the server, its flavor and its image come in (looked up by the
 caller, grouped by id).
@@ -28,6 +27,7 @@ from __future__ import annotations
 
 import logging
 
+from osc_evacuate.core.attached import Refusal
 from osc_evacuate.core.models import Flavor, Image, Server
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ REFUSED = "refused by Nova"
 TPM_SPEC = "hw:tpm_version"
 TPM_PROPERTY = "hw_tpm_version"
 DEVICE_PROFILE = "accel:device_profile"
+# Nova's own words (nova.exception.OperationNotSupportedForVTPM).
+VTPM = Refusal(
+    "a vTPM", "Operation 'evacuate' not supported for vTPM-enabled instance"
+)
 
 
 def vtpm(flavor: Flavor | None, image: Image | None) -> str | None:
@@ -53,13 +57,7 @@ def nova_refuses(flavor: Flavor | None, image: Image | None) -> str | None:
     """Why Nova refuses to evacuate a server of this flavor and image
     (beyond its state: plan.refusal), or None."""
     where = vtpm(flavor, image)
-    if where is not None:
-        # Nova's own words (nova.exception.OperationNotSupportedForVTPM).
-        return (
-            f"it has a vTPM ({where}), and Nova refuses: Operation "
-            "'evacuate' not supported for vTPM-enabled instance"
-        )
-    return None
+    return None if where is None else VTPM.says((where,))
 
 
 def risk(

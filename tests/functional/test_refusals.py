@@ -20,6 +20,7 @@ from tests.functional.scenario import (
     evacuate_posts,
     records_per_server,
 )
+from tests.functional.test_drain import moves
 from tests.sandbox.client import Sandbox
 from tests.sandbox.rest import NovaAPI
 
@@ -59,7 +60,8 @@ def test_a_vtpm_server_is_skipped_with_nova_s_reason_and_never_sent(
     sandbox.reset_requests()
     reason = (
         "it has a vTPM (flavor hw:tpm_version=2.0), and Nova refuses: "
-        "Operation 'evacuate' not supported for vTPM-enabled instance"
+        "Operation 'evacuate' not supported for vTPM-enabled instance "
+        "(no Nova release lifts it yet)"
     )
 
     plan = run_openstack("host", "evacuate", host, "--dry-run", "-f", "json")
@@ -194,3 +196,56 @@ def test_shares_and_accelerator_ports_are_skipped_encryption_is_a_risk(
             ok=None,
         )
         assert resp.status_code == status and words in resp.text, resp.text
+
+
+@promise(NEVER_WRONG_SERVER)
+def test_a_drain_moves_nothing_nova_refuses_for_what_it_has_attached(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    run_openstack: RunOpenstack,
+    tmp_path: Path,
+) -> None:
+    """Nova live-migrates no server with a share, and moves none with a
+    port with an accelerator: skipped before anything is sent, and the
+    host is left with them (exit 3); a share is moved cold on asking."""
+    shared = nova.create_server(host=fresh_host)
+    share_id = sandbox.attach(shared["id"], "share")["share_id"]
+    accelerated = nova.create_server(host=fresh_host)
+    port_id = sandbox.attach(accelerated["id"], "accel-port")["id"]
+    plain = nova.create_server(host=fresh_host)
+    env = with_manila(sandbox, tmp_path)
+    sandbox.reset_requests()
+
+    plan = run_openstack(
+        "host",
+        "drain",
+        fresh_host,
+        "--cold-fallback",
+        "--dry-run",
+        "-f",
+        "json",
+        env=env,
+    )
+    assert plan.returncode == 0, plan.stderr
+    planned = by_id(json.loads(plan.stdout))
+    assert planned[shared["id"]]["Action"] == "would submit"
+    assert planned[shared["id"]]["Method"].startswith("cold")
+    assert f"shares attached ({share_id})" in planned[shared["id"]]["Risk"]
+
+    proc = run_openstack(
+        "host", "drain", fresh_host, "--wait", "180", "-f", "json", env=env
+    )
+    assert proc.returncode == 3, proc.stderr
+    rows = by_id(json.loads(proc.stdout))
+    assert rows[shared["id"]]["Result"] == "skipped"
+    assert f"shares attached ({share_id})" in rows[shared["id"]]["Error"]
+    assert rows[accelerated["id"]]["Result"] == "skipped"
+    assert (
+        f"ports with accelerators ({port_id})"
+        in rows[accelerated["id"]]["Error"]
+    )
+    assert rows[plain["id"]]["Result"] == "verified"
+    moved = {e["path"].split("/")[-2] for e in moves(sandbox)}
+    assert moved == {plain["id"]}
+    assert "2 server(s) still on it" in proc.stderr

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from osc_evacuate.core import drain, drain_plan, drain_rows, drain_verdict
+from osc_evacuate.core.attached import ACCELERATOR_PORTS, SHARES, Attachments
 from osc_evacuate.core.errors import ComputeAPIError, Refused
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
@@ -351,3 +352,36 @@ def test_what_endangers_or_slows_a_live_migration(case: str) -> None:
     )
     risk = drain_rows.live_risk(moved, flavor, BlockMigration(block))
     assert risk == expected
+
+
+@pytest.mark.parametrize(
+    ("fallback", "expected"),
+    [
+        (False, {"sh": ("skipped", "live"), "sh-off": ("verified", "cold")}),
+        # A share stops a live migration only: cold, it moves.
+        (True, {"sh": ("verified", "cold"), "sh-off": ("verified", "cold")}),
+    ],
+)
+def test_accelerator_ports_and_shares_as_nova_refuses_them(
+    fallback: bool, expected: dict[str, tuple[str, str | None]]
+) -> None:
+    api = living(
+        server("acc"), server("sh"), server("sh-off", "stopped"), server("a")
+    )
+    api.attached = Attachments(
+        shares={"sh": ("share-1",), "sh-off": ("share-2",)},
+        accelerator_ports={"acc": ("port-1",)},
+    )
+    wait = dataclasses.replace(WAIT, cold_fallback=fallback)
+    report = run(api, DrainRequest(wait=wait, cold_fallback=fallback))
+    # A skipped row keeps the method Nova refused.
+    assert results(report) == {
+        "acc": ("skipped", "live"),
+        "a": ("verified", "live"),
+        **expected,
+    }
+    rows = {r.id: r for r in report.rows}
+    assert rows["acc"].error == ACCELERATOR_PORTS.says(("port-1",))
+    if not fallback:
+        assert rows["sh"].error == SHARES.says(("share-1",))
+    assert sorted(report.left) == (["acc"] if fallback else ["acc", "sh"])
