@@ -48,6 +48,18 @@ LOG = logging.getLogger(__name__)
 _UUID = re.compile(r"^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$", re.I)
 
 
+def _no_microversions(http: Transport) -> ComputeAPIError:
+    """The error of a compute endpoint whose version document names no
+    microversions. keystoneauth's discovery on a Keystone login falls back
+    to the bare endpoint when that document cannot be read: one plain read
+    of it raises the error that says why (no answer, refused), naming it."""
+    http.request("GET", "/", None)
+    return ComputeAPIError(
+        "the compute endpoint's version document names no microversions",
+        sent=False,
+    )
+
+
 class NovaReads:
     """What the core reads of Nova, Glance and Placement."""
 
@@ -110,11 +122,7 @@ class NovaReads:
         if self._range is None:
             found = self._http.version_range()
             if found is None:
-                raise ComputeAPIError(
-                    "the compute endpoint's version document names no "
-                    "microversions",
-                    sent=False,
-                )
+                raise _no_microversions(self._http)
             self._range = found
             LOG.debug(
                 "Nova accepts compute API microversions %s; reading at %s",

@@ -12,6 +12,7 @@ from typing import Any
 import microversion_parse
 import pytest
 import requests
+from keystoneauth1 import discover
 from keystoneauth1 import exceptions as ks_exc
 
 from osc_evacuate import plugin
@@ -243,6 +244,37 @@ def test_no_answer_is_an_error_without_status(failure: Exception) -> None:
     assert text.startswith("POST /servers/abc/action: ")
     assert text.endswith("(no answer)")
     assert "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (
+            requests.exceptions.ConnectionError("Connection refused"),
+            f"GET /: Unable to establish connection to {ENDPOINT}/",
+        ),
+        ((404, None), "GET /: Not Found (HTTP 404)"),
+    ],
+)
+def test_a_version_document_that_never_came_is_explained(
+    answer: Any, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Keystone login's discovery (keystoneauth's identity plugins)
+    falls back to the bare endpoint, with no microversions, when the
+    version document does not come: one plain read of the endpoint then
+    says why, naming it."""
+    session = FakeSession(answer)
+    monkeypatch.setattr(
+        session.fake_auth,
+        "get_endpoint_data",
+        lambda *args, **kwargs: discover.EndpointData(catalog_url=ENDPOINT),
+    )
+    with pytest.raises(ComputeAPIError) as err:
+        NovaComputeAPI(session).version_range()
+    assert str(err.value).startswith(said)
+    assert [(s.method, s.url) for s in session.sent] == [
+        ("GET", f"{ENDPOINT}/")
+    ]
 
 
 def test_the_timeout_goes_with_every_request() -> None:
