@@ -110,7 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["poll", "raw"])
     parser.add_argument("--url", required=True)
-    parser.add_argument("--token", default="admin:admin")
+    parser.add_argument("--token", required=True, help="a Keystone token")
     parser.add_argument("--source", required=True)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--parallel", type=int, default=8)

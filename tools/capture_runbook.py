@@ -170,7 +170,7 @@ def build(sandbox: Sandbox) -> None:
     sandbox.fill_compute("compute03")
     # ha_priority: the order an HA service would bring them back in.
     web = {"ha_priority": "1"}
-    admin.as_token("admin:admin").create_server(
+    admin.as_user("admin", "admin").create_server(
         name="web-1", host=HOST, metadata=web
     )
     web2 = admin.create_server(name="web-2", host=HOST, metadata=web)
@@ -183,7 +183,7 @@ def build(sandbox: Sandbox) -> None:
     )
     paused = admin.create_server(name="batch-1", host=HOST)
     admin.pause_server(paused["id"])
-    admin.as_token("admin:demo").create_server(name="app-1", host=HOST)
+    admin.as_user("admin", "demo").create_server(name="app-1", host=HOST)
     sandbox.crash_compute(HOST)
 
 

@@ -59,7 +59,7 @@ def boot(sandbox: Sandbox) -> None:
         "one of each is then stopped (SHUTOFF)."
     )
     for project in ("admin", "demo"):
-        api = sandbox.admin.as_token(f"admin:{project}")
+        api = sandbox.admin.as_user("admin", project)
         servers = api.create_servers(3, host=HOST, name_prefix=f"{project}-vm")
         api.stop_server(servers[0]["id"])
 
@@ -90,9 +90,12 @@ def main() -> int:
         sandbox.start()
         say(
             f"Sandbox ready at {sandbox.url} in "
-            f"{time.monotonic() - started:.1f} s: Nova API, conductor, "
-            "scheduler, Placement and computes compute01-03."
+            f"{time.monotonic() - started:.1f} s: Keystone, Nova API, "
+            "conductor, scheduler, Placement and computes compute01-03. "
+            "The CLI logs in to Keystone with a password and finds the "
+            "services in its catalog:"
         )
+        openstack(sandbox, "catalog", "list")
         boot(sandbox)
         openstack(sandbox, "server", "list", "--long", "--all-projects")
         crash(sandbox)

@@ -161,7 +161,7 @@ def boot_servers(sandbox: Sandbox) -> Callable[..., list[dict[str, Any]]]:
         # Choosing the host is admin-only, so an admin boots on a host in
         # another project; otherwise the project's own user boots.
         user = "admin" if host or project == "admin" else project
-        api = sandbox.admin.as_token(f"{user}:{project}")
+        api = sandbox.admin.as_user(user, project)
         return api.create_servers(count, host=host, wait=status, **kwargs)
 
     return boot

@@ -43,7 +43,10 @@ def test_mixed_states_in_two_projects(
     assert proc.returncode == 0, proc.stderr
     rows = by_id(json.loads(proc.stdout))
     assert len(rows) == 5
-    assert {r["Project"] for r in rows.values()} == {"admin", "demo"}
+    assert {r["Project"] for r in rows.values()} == {
+        sandbox.project_id("admin"),
+        sandbox.project_id("demo"),
+    }
     paused = rows[demo["PAUSED"][0]["id"]]
     assert (paused["Action"], paused["Result"]) == ("skipped", "skipped")
     assert "vm_state paused is not evacuable" in paused["Error"]

@@ -285,10 +285,11 @@ def test_the_api_unreachable_from_the_start(
     tmp_path: Path,
 ) -> None:
     servers = crashed_host_with(sandbox, boot_servers, fresh_host)
-    # Nothing listens on port 9 (discard) of this machine.
+    # Nothing listens on port 9 (discard) of this machine: the cloud's
+    # compute endpoint is overridden with it, as a user's clouds.yaml can.
     clouds = sandbox.clouds_yaml.read_text().replace(
-        f"compute_endpoint_override: {sandbox.url}",
-        "compute_endpoint_override: http://127.0.0.1:9",
+        "  sandbox:\n",
+        "  sandbox:\n    compute_endpoint_override: http://127.0.0.1:9/v2.1\n",
     )
     (tmp_path / "clouds.yaml").write_text(clouds)
     started = time.monotonic()

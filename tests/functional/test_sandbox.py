@@ -33,11 +33,15 @@ def test_default_computes_and_files(sandbox: Sandbox) -> None:
     assert state["url"] == sandbox.url
     assert sandbox.process is not None
     assert state["pid"] == sandbox.process.pid
+    assert state["identity_url"] == sandbox.identity_url
     clouds = sandbox.clouds_yaml.read_text()
     assert "  sandbox:\n" in clouds
     assert "  sandbox-demo:\n" in clouds
-    assert f"compute_endpoint_override: {sandbox.url}/v2.1" in clouds
-    assert f"placement_endpoint_override: {sandbox.url}/placement" in clouds
+    assert "  sandbox-reader:\n" in clouds
+    # What a user's clouds.yaml has: password auth, Keystone's catalog.
+    assert clouds.count("auth_type: password") == 3
+    assert f"auth_url: {sandbox.auth_url}" in clouds
+    assert "endpoint" not in clouds
 
 
 def test_add_compute_with_prefix_names(
@@ -152,8 +156,8 @@ def test_projects_and_policy(
 ) -> None:
     (mine,) = boot_servers(project="demo")
     (admins,) = boot_servers(host=fresh_host)
-    assert mine["tenant_id"] == "demo"
-    assert mine["user_id"] == "demo"
+    assert mine["tenant_id"] == sandbox.project_id("demo")
+    assert mine["user_id"] == sandbox.user_id("demo")
     demo_ids = {
         s["ID"] for s in openstack_json("server", "list", cloud="sandbox-demo")
     }
@@ -210,7 +214,7 @@ def test_legacy_microversion_header_recorded(sandbox: Sandbox) -> None:
     resp = requests.get(
         f"{sandbox.url}/v2.1/os-services",
         headers={
-            "X-Auth-Token": "admin:admin",
+            "X-Auth-Token": sandbox.admin.token,
             "X-OpenStack-Nova-API-Version": "2.11",
         },
         timeout=30,
@@ -361,7 +365,7 @@ def test_injected_error_bodies_and_matching(
     assert resp.status_code == 401
     assert resp.json()["error"]["title"] == "Unauthorized"
     assert resp.headers["WWW-Authenticate"] == (
-        f'Keystone uri="{sandbox.url}/identity"'
+        f'Keystone uri="{sandbox.identity_url}"'
     )
 
     # body_key: an evacuate is faulted, another action is not.
@@ -601,21 +605,22 @@ MV_CELL_DOWN = "2.69"
 
 
 def _placement_adapter(sandbox: Sandbox, cloud: str) -> Adapter:
-    """Placement as a client on OSC's session finds it: the cloud's
-    ``placement_endpoint_override`` and its admin_token auth."""
+    """Placement as a client on OSC's session finds it: in the catalog of
+    the cloud's Keystone, in its region."""
     region = OpenStackConfig(
         config_files=[str(sandbox.clouds_yaml)],
         vendor_files=[],
         secure_files=[],
         load_envvars=False,
     ).get_one(cloud=cloud)
-    endpoint = region.get_endpoint("placement")
-    assert endpoint == f"{sandbox.url}/placement"
-    return Adapter(
+    adapter = Adapter(
         region.get_session(),
         service_type="placement",
-        endpoint_override=endpoint,
+        interface=region.get_interface(),
+        region_name=region.get_region_name(),
     )
+    assert adapter.get_endpoint() == f"{sandbox.url}/placement"
+    return adapter
 
 
 def _free(inventory: dict[str, Any], used: int) -> float:
@@ -979,33 +984,6 @@ def test_down_cell_hides_service_ids(
     assert "id" in nova.service(fresh_host)
     with pytest.raises(SandboxError, match="400"):
         sandbox.control("POST", "down-cell", {"down": "yes"})
-
-
-def test_keystone_issues_tokens_to_token_clients(sandbox: Sandbox) -> None:
-    """python-novaclient authenticates with a token: the stand-in answers
-    a sandbox token back, scoped, with the sandbox's catalog."""
-    url = f"{sandbox.url}/identity/v3/auth/tokens"
-    auth: dict[str, Any] = {
-        "identity": {"methods": ["token"], "token": {"id": "admin:admin"}}
-    }
-    scoped = {**auth, "scope": {"project": {"id": "demo"}}}
-    resp = requests.post(url, json={"auth": scoped}, timeout=30)
-    assert resp.status_code == 201
-    assert resp.headers["X-Subject-Token"] == "admin:demo"
-    token = resp.json()["token"]
-    assert token["project"]["id"] == "demo"
-    catalog = {
-        entry["type"]: entry["endpoints"][0]["url"]
-        for entry in token["catalog"]
-    }
-    assert catalog["compute"] == f"{sandbox.url}/v2.1"
-    assert catalog["placement"] == f"{sandbox.url}/placement"
-    bad: dict[str, Any] = {
-        "identity": {"methods": ["token"], "token": {"id": "nope"}}
-    }
-    assert (
-        requests.post(url, json={"auth": bad}, timeout=30).status_code == 401
-    )
 
 
 def test_the_request_log_times_and_sizes_each_answer(

@@ -37,7 +37,7 @@ def test_osc_style_wait_before_the_server_returns_json(
     shown = json.loads(proc.stdout)  # only JSON on stdout
     now = nova.server(server["id"])
     assert shown["ID"] == server["id"]
-    assert shown["Project"] == "demo"
+    assert shown["Project"] == sandbox.project_id("demo")
     assert shown["Result"] == "verified"
     assert shown["Source Host"] == fresh_host
     assert shown["Host"] == now[HOST] != fresh_host

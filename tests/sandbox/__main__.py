@@ -1,8 +1,9 @@
 """``python -m tests.sandbox --state-dir DIR``: run the sandbox cloud.
 
 Prints ``SANDBOX READY <base-url>`` on stdout once it serves, writes
-DIR/clouds.yaml, DIR/sandbox.json and logs to DIR/sandbox.log. Stops on
-SIGTERM, SIGINT or ``POST /_sandbox/shutdown``.
+DIR/clouds.yaml, DIR/sandbox.json and logs to DIR/sandbox.log (Keystone,
+a process of its own, to DIR/keystone/keystone.log). Stops on SIGTERM,
+SIGINT or ``POST /_sandbox/shutdown``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+# Neither imports nova (see main) nor keystone.
+from tests.sandbox import identity
+from tests.sandbox.accounts import DEFAULT_TOKEN_LIFETIME
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,6 +33,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="exit when this process is gone (the test runner)",
+    )
+    parser.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=DEFAULT_TOKEN_LIFETIME,
+        help="seconds a Keystone token is valid (Keystone's [token] "
+        "expiration; 60 makes clients log in again during a long wait)",
     )
     parser.add_argument(
         "--debug", action="store_true", help="DEBUG logging (large)"
@@ -54,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     prepare_environment(state_dir)
 
+    # Keystone first, in its own process: it gets ready while this one
+    # imports and starts Nova. Its catalog needs the sandbox's URL, so
+    # the sandbox's socket is bound now.
+    listener = identity.listen(args.port)
+    keystone = identity.Keystone(
+        state_dir, identity.url_of(listener), args.token_lifetime
+    )
+    keystone.start()
+
     # The first nova import must be nova.tests.functional: it applies the
     # eventlet monkey-patching before anything else is loaded.
     import nova.tests.functional  # noqa: F401
@@ -63,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     return server.run(
         state_dir=state_dir,
         computes=args.computes,
-        port=args.port,
+        listener=listener,
+        keystone=keystone,
         driver=args.driver,
         parent_pid=args.parent_pid,
         debug=args.debug,

@@ -110,10 +110,7 @@ class _Stub:
         self.attached = attached
 
     def __call__(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        base_url: str,
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         found = None
         if environ["REQUEST_METHOD"] == "GET":

@@ -6,6 +6,7 @@ rest.py; this module runs the process and talks to ``/_sandbox``.
 
     with Sandbox(tmp_path / "sandbox") as sandbox:
         server = sandbox.admin.create_server(host="compute01")
+        in_demo = sandbox.admin.as_user("admin", "demo").create_server()
         volume = sandbox.admin.create_server(host="compute01",
                                              volume_backed=True)
         sandbox.crash_compute("compute01")
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -38,6 +40,8 @@ from typing import IO, Any, Literal
 
 import requests
 
+from tests.sandbox.accounts import DEFAULT_TOKEN_LIFETIME
+from tests.sandbox.login import Login
 from tests.sandbox.rest import NovaAPI, PlacementAPI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +82,7 @@ class Sandbox:
         python: str = sys.executable,
         startup_timeout: float = 120.0,
         debug: bool = False,
+        token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.computes_at_start = computes
@@ -86,8 +91,12 @@ class Sandbox:
         self.python = python
         self.startup_timeout = startup_timeout
         self.debug = debug
+        self.token_lifetime = token_lifetime
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
+        # Keystone's URL, and the ids it gave (sandbox.json).
+        self.identity_url = ""
+        self._ids: dict[str, dict[str, str]] = {}
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._session = requests.Session()
 
@@ -133,6 +142,8 @@ class Sandbox:
             str(self.port),
             "--driver",
             self.driver,
+            "--token-lifetime",
+            str(self.token_lifetime),
             # The sandbox exits by itself if we die without stopping it.
             "--parent-pid",
             str(os.getpid()),
@@ -161,10 +172,30 @@ class Sandbox:
         except BaseException:
             self.stop()
             raise
-        self.admin = NovaAPI(self.url, token="admin:admin")
-        self.demo = NovaAPI(self.url, token="demo:demo")
-        self.placement = PlacementAPI(self.url, token="admin:admin")
+        state = json.loads((self.state_dir / "sandbox.json").read_text())
+        self.identity_url = state["identity_url"]
+        self._ids = {"projects": state["projects"], "users": state["users"]}
+        self.admin = NovaAPI(self.url, self.login("admin", "admin"))
+        self.demo = NovaAPI(self.url, self.login("demo", "demo"))
+        self.reader = NovaAPI(self.url, self.login("reader", "demo"))
+        self.placement = PlacementAPI(self.url, self.login("admin", "admin"))
         return self
+
+    # Keystone.
+    @property
+    def auth_url(self) -> str:
+        return f"{self.identity_url}/v3"
+
+    def login(self, user: str, project: str) -> Login:
+        """``user``'s password login to ``project`` (tokens cached)."""
+        return Login.of(self.auth_url, user, project)
+
+    def project_id(self, name: str) -> str:
+        """The id Keystone gave project ``name`` (admin, demo...)."""
+        return self._ids["projects"][name]
+
+    def user_id(self, name: str) -> str:
+        return self._ids["users"][name]
 
     def _drain(self, stdout: IO[str]) -> None:
         # Keep reading so the pipe never fills and blocks the sandbox.
@@ -196,12 +227,17 @@ class Sandbox:
                 return line[len(READY_PREFIX) :].strip()
 
     def diagnostics(self, lines: int = 30) -> str:
-        """The tails of the sandbox's log and stderr, for error messages."""
-        return (
-            f"\n--- {self.log_path} (tail) ---\n"
-            f"{_tail(self.log_path, lines)}"
-            f"\n--- {self.stderr_path} (tail) ---\n"
-            f"{_tail(self.stderr_path, lines)}"
+        """The tails of the sandbox's and Keystone's logs and stderr, for
+        error messages."""
+        keystone = self.state_dir / "keystone"
+        return "".join(
+            f"\n--- {path} (tail) ---\n{_tail(path, lines)}"
+            for path in (
+                self.log_path,
+                self.stderr_path,
+                keystone / "keystone.log",
+                keystone / "stderr.log",
+            )
         )
 
     def stop(self, timeout: float = 30.0) -> int | None:

@@ -22,12 +22,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import urlsplit
 
 import fixtures
 import greenlet
 import oslo_messaging as messaging
-import wsgi_intercept  # type: ignore[import-untyped]
 from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import rpc, test
@@ -39,8 +37,10 @@ from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 from nova.virt import driver as virt_driver
+from placement import auth as placement_auth
+from placement import deploy as placement_deploy
 
-from tests.sandbox import auth, capacity, drivers, migrations
+from tests.sandbox import capacity, drivers, migrations
 from tests.sandbox.control import UnknownHost
 from tests.sandbox.faults import SpawnDelays, sleep_until
 
@@ -60,6 +60,10 @@ NOVA_MAX_MICROVERSION: str = api_version_request._MAX_API_VERSION
 # Placement microversion of the sandbox's own reads (any has what it
 # reads: inventories, usages, providers by name).
 PLACEMENT_VERSION = "1.14"
+
+# Nova's installed api-paste.ini (the option's default points inside the
+# source tree, not the install).
+NOVA_PASTE_CONFIG = Path(sys.prefix) / "etc" / "nova" / "api-paste.ini"
 
 # The cell that holds every compute (test.TestCase's CELL1_NAME).
 COMPUTE_CELL = "cell1"
@@ -178,13 +182,6 @@ class SandboxCase(
             report_interval=REPORT_INTERVAL,
             service_down_time=SERVICE_DOWN_TIME,
         )
-        # The default points inside the source tree, not the install.
-        self.flags(
-            api_paste_config=str(
-                Path(sys.prefix) / "etc" / "nova" / "api-paste.ini"
-            ),
-            group="wsgi",
-        )
         # Production's behaviour; "error" (the tests' default) costs CPU
         # and turns harmless schema drift into 500s.
         self.flags(response_validation="ignore", group="api")
@@ -302,14 +299,11 @@ class Cloud:
             LOG.exception("cleanup failed")
         _configure_logging(self._log_handler, self.debug)
 
-    def nova_app(self) -> Callable[..., Iterable[bytes]]:
-        """Nova's stock osapi_compute paste app with sandbox tokens."""
-        self.case.useFixture(
-            fixtures.MockPatch(
-                "keystonemiddleware.auth_token.filter_factory",
-                auth.filter_factory,
-            )
-        )
+    def nova_app(self, paste_config: Path) -> Callable[..., Iterable[bytes]]:
+        """Nova's stock osapi_compute app, from ``paste_config``: Nova's
+        api-paste.ini whose auth_token filter validates tokens with the
+        sandbox's Keystone (identity.py)."""
+        self.case.flags(api_paste_config=str(paste_config), group="wsgi")
         app: Callable[..., Iterable[bytes]] = nova_wsgi.Loader().load_app(
             "osapi_compute"
         )
@@ -318,20 +312,38 @@ class Cloud:
         wsgi_app._setup_service("controller", "osapi_compute")
         return app
 
-    def placement_app(self) -> Callable[..., Iterable[bytes]]:
-        """The Placement WSGI app that the computes and the scheduler use.
+    def placement_app(
+        self, authtoken: dict[str, str]
+    ) -> Callable[..., Iterable[bytes]]:
+        """Placement's production pipeline (``auth_strategy = keystone``:
+        keystonemiddleware's auth_token, with ``authtoken`` as its
+        options) around the Placement the computes and the scheduler use.
 
-        PlacementFixture serves it to Nova through wsgi-intercept only, at
-        a made-up host; the same app object, with its database, is taken
-        from wsgi-intercept's registry, so what the CLI reads over HTTP is
-        what Nova wrote. Behind the sandbox's token middleware: ``admin``
-        is admin to Placement's policy, ``demo`` is refused.
+        PlacementFixture serves Placement to Nova through wsgi-intercept
+        only, with its no-auth pipeline; this is a second pipeline over
+        the same database (Placement's is global to the process), so what
+        the CLI reads over HTTP is what Nova wrote.
         """
-        endpoint = urlsplit(self.case.placement_fixture.endpoint)
-        key = (endpoint.hostname, endpoint.port or 80)
-        make_app, _script_name = wsgi_intercept._wsgi_intercept[key]
-        app: Callable[..., Iterable[bytes]] = make_app()
-        return auth.TokenAuth(app, open_root=True)
+        conf = self.case.placement_fixture.conf_fixture.conf
+        real_factory = placement_auth.filter_factory
+
+        def with_options(
+            global_conf: dict[str, Any], **local_conf: Any
+        ) -> Any:
+            return real_factory(global_conf, **local_conf, **authtoken)
+
+        # deploy() reads auth_strategy only while it builds the pipeline.
+        conf.set_override("auth_strategy", "keystone", group="api")
+        try:
+            with mock.patch.object(
+                placement_auth, "filter_factory", with_options
+            ):
+                app: Callable[..., Iterable[bytes]] = placement_deploy.deploy(
+                    conf
+                )
+        finally:
+            conf.set_override("auth_strategy", "noauth2", group="api")
+        return app
 
     def images(self) -> list[dict[str, Any]]:
         return list(self.case.glance.images.values())

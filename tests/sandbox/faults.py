@@ -42,7 +42,6 @@ from typing import Any, Literal
 
 from tests.sandbox.recorder import RECORD_KEY
 from tests.sandbox.wsgiutil import (
-    base_url,
     json_response,
     parse_json,
     read_body,
@@ -450,10 +449,11 @@ def error_answer(
     start_response: StartResponse,
     status: int,
     message: str | None,
+    identity_url: str = "",
 ) -> Iterable[bytes]:
     """The answer Nova's API (Placement's for a Placement path, or
-    auth_token for 401) gives with that status, with a fresh request id as
-    their middleware adds it."""
+    auth_token for 401, naming Keystone at ``identity_url``) gives with
+    that status, with a fresh request id as their middleware adds it."""
     request_id = f"req-{uuid.uuid4()}"
     headers = [("x-openstack-request-id", request_id)]
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
@@ -477,7 +477,7 @@ def error_answer(
         headers.append(
             (
                 "WWW-Authenticate",
-                f'Keystone uri="{base_url(environ)}/identity"',
+                f'Keystone uri="{identity_url}"',
             )
         )
     elif placement:
@@ -520,9 +520,13 @@ class FaultInjector:
     """WSGI middleware between the request recorder and the Nova and
     Placement APIs."""
 
-    def __init__(self, app: WSGIApp, rules: FaultRules) -> None:
+    def __init__(
+        self, app: WSGIApp, rules: FaultRules, identity_url: str = ""
+    ) -> None:
         self.app = app
         self.rules = rules
+        # Where a 401's WWW-Authenticate sends the client (Keystone).
+        self.identity_url = identity_url
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -556,7 +560,11 @@ class FaultInjector:
             return drop_connection()
         if rule.error is not None:
             return error_answer(
-                environ, start_response, rule.error, rule.message
+                environ,
+                start_response,
+                rule.error,
+                rule.message,
+                self.identity_url,
             )
         if rule.lost is not None:
             applied["nova_status"] = run_and_discard(self.app, environ)

@@ -3,10 +3,12 @@ import).
 
 Straight HTTP to the sandbox's Nova API (NovaAPI) and Placement API
 (PlacementAPI, under ``/placement``), so setting up a test costs
-milliseconds. Tokens are ``user:project`` (see auth.py): ``admin:admin``
-is an administrator, ``demo:demo`` a member of project demo, and
-``admin:demo`` an administrator working in project demo (how an admin
-boots a demo server on a chosen host).
+milliseconds. Each helper is one user logged in to one project with a
+real Keystone token (login.py): ``admin`` in ``admin`` is an
+administrator, ``demo`` in ``demo`` a member of project demo, ``reader``
+in ``demo`` a reader there, and ``admin`` in ``demo`` an administrator
+working in project demo (how an admin boots a demo server on a chosen
+host): ``nova.as_user("admin", "demo")``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypeVar
 
 import requests
+
+from tests.sandbox.login import Login
 
 # GlanceFixture's first image and flavor m1.tiny.
 IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -82,22 +86,29 @@ def wait_for(
 
 
 class RestAPI:
-    """One sandbox API as one user; thread-safe (one HTTP session per
-    thread). Subclasses name the API's root and service type."""
+    """One sandbox API as one user logged in to one project; thread-safe
+    (one HTTP session per thread). Subclasses name the API's root and
+    service type."""
 
     # The API's root under the sandbox's URL, and its service type for
     # the microversion header.
     prefix = ""
     service_type = ""
 
-    def __init__(self, url: str, token: str = "admin:admin") -> None:
+    def __init__(self, url: str, login: Login) -> None:
         self.url = url.rstrip("/")
-        self.token = token
+        self.login = login
         self._local = threading.local()
 
-    def as_token(self, token: str) -> Self:
-        """The same API as another ``user:project``."""
-        return type(self)(self.url, token)
+    def as_user(self, user: str, project: str) -> Self:
+        """The same API as ``user`` logged in to ``project``."""
+        login = Login.of(self.login.auth_url, user, project)
+        return type(self)(self.url, login)
+
+    @property
+    def token(self) -> str:
+        """A valid Keystone token of this user in this project."""
+        return self.login.token()
 
     @property
     def _session(self) -> requests.Session:

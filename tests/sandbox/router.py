@@ -1,10 +1,11 @@
-"""Top-level WSGI app: one port for Nova, Placement, the stand-ins and
-the control interface.
+"""Top-level WSGI app: one port for Nova, Placement, the image stand-in
+and the control interface (Keystone has a port and process of its own:
+identity.py).
 
 - ``/_sandbox/...``: control interface (control.py)
-- ``/image/...``: Glance v2 stand-in; ``/identity/...``: Keystone v3
-  stand-in (stubs.py); ``/network/...`` and ``/volume/...``: Neutron's
-  ports and Cinder's volumes (attached.py)
+- ``/image/...``: Glance v2 stand-in (stubs.py); ``/network/...`` and
+  ``/volume/...``: Neutron's ports and Cinder's volumes (attached.py);
+  each behind keystonemiddleware's auth_token
 - everything else goes through the request recorder and the fault
   injector to ApiRouter: ``/placement/...`` to the Placement app the
   computes report to, the rest to Nova's stock osapi_compute app.
@@ -12,14 +13,12 @@ the control interface.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from tests.sandbox.attached import Attached, NetworkStub, VolumeStub
 from tests.sandbox.control import Control
 from tests.sandbox.recorder import RequestRecorder
-from tests.sandbox.stubs import GlanceStub, KeystoneStub
-from tests.sandbox.wsgiutil import PLACEMENT_PREFIX, base_url, service_of
+from tests.sandbox.wsgiutil import PLACEMENT_PREFIX, service_of
 
 WSGIApp = Callable[..., Iterable[bytes]]
 
@@ -34,16 +33,12 @@ class Router:
         self,
         nova: RequestRecorder,
         control: Control,
-        glance: GlanceStub,
-        keystone: KeystoneStub,
-        attached: Attached,
+        stubs: Mapping[str, WSGIApp],
     ) -> None:
         self.nova = nova
         self.control = control
-        self.glance = glance
-        self.keystone = keystone
-        self.network = NetworkStub(attached)
-        self.volume = VolumeStub(attached)
+        # Each stand-in by the prefix it is served under.
+        self.stubs = dict(stubs)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -51,16 +46,10 @@ class Router:
         path = environ.get("PATH_INFO", "")
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             return self.control(environ, start_response)
-        for prefix, stub in (
-            ("/image", self.glance),
-            ("/identity", self.keystone),
-            ("/network", self.network),
-            ("/volume", self.volume),
-        ):
+        for prefix, stub in self.stubs.items():
             if path == prefix or path.startswith(prefix + "/"):
-                url = base_url(environ)
                 _shift(environ, prefix)
-                return stub(environ, start_response, url)
+                return stub(environ, start_response)
         return self.nova(environ, start_response)
 
 

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -16,16 +17,17 @@ from pathlib import Path
 from types import FrameType
 
 import eventlet
+import eventlet.greenio
 import eventlet.wsgi
 
-from tests.sandbox.attached import Attached
-from tests.sandbox.cloud import Cloud
+from tests.sandbox.attached import Attached, NetworkStub, VolumeStub
+from tests.sandbox.cloud import NOVA_PASTE_CONFIG, Cloud
 from tests.sandbox.control import Control
 from tests.sandbox.faults import FaultInjector, FaultRules
+from tests.sandbox.identity import Keystone, url_of
 from tests.sandbox.recorder import RequestRecorder
-from tests.sandbox.router import ApiRouter, Router
-from tests.sandbox.stubs import GlanceStub, KeystoneStub
-from tests.sandbox.wsgiutil import PLACEMENT_PREFIX
+from tests.sandbox.router import ApiRouter, Router, WSGIApp
+from tests.sandbox.stubs import GlanceStub, TokenRequired
 
 LOG = logging.getLogger("sandbox.server")
 
@@ -35,35 +37,9 @@ CLEANUP_TIMEOUT = 20
 # Concurrent HTTP requests served at once (each one a greenthread).
 POOL_SIZE = 256
 
-
-def clouds_yaml(url: str) -> str:
-    """clouds.yaml for the stock CLI: admin_token auth with endpoint
-    overrides, so no Keystone catalog is needed. Clients find Placement
-    through ``placement_endpoint_override`` (openstacksdk's
-    ``CloudRegion.get_endpoint("placement")``), as they find Nova through
-    ``compute_endpoint_override``."""
-    clouds = []
-    for name, token in (
-        ("sandbox", "admin:admin"),
-        ("sandbox-demo", "demo:demo"),
-    ):
-        clouds.append(
-            f"""  {name}:
-    auth_type: admin_token
-    auth:
-      endpoint: {url}/identity/v3
-      token: "{token}"
-    compute_endpoint_override: {url}/v2.1
-    placement_endpoint_override: {url}{PLACEMENT_PREFIX}
-    image_endpoint_override: {url}/image
-    network_endpoint_override: {url}/network
-    block_storage_endpoint_override: {url}/volume/v3
-    identity_endpoint_override: {url}/identity/v3
-    identity_api_version: 3
-    region_name: RegionOne
-"""
-        )
-    return "clouds:\n" + "".join(clouds)
+# Seconds Keystone may take to be ready once Nova is (it starts first and
+# is usually ready about when Nova is).
+KEYSTONE_TIMEOUT = 60
 
 
 def _write(path: Path, text: str) -> None:
@@ -98,39 +74,63 @@ def _parent_alive(pid: int | None) -> bool:
     return True
 
 
+def _app(
+    cloud: Cloud, keystone: Keystone, state_dir: Path, stop: _Stop
+) -> Router:
+    """The sandbox's WSGI app: Nova and Placement behind the request
+    recorder and the fault injector, the control interface, and the
+    stand-ins; each API validates tokens with ``keystone``."""
+    paste = keystone.nova_paste_config(
+        NOVA_PASTE_CONFIG, state_dir / "api-paste.ini"
+    )
+    # The recorder sees every request, faulted or not; the injector
+    # decides which ones reach Nova or Placement.
+    faults = FaultRules()
+    apis = ApiRouter(
+        cloud.nova_app(paste),
+        cloud.placement_app(keystone.authtoken_options("placement")),
+    )
+    recorder = RequestRecorder(FaultInjector(apis, faults, keystone.url))
+    attached = Attached()
+    control = Control(
+        cloud, recorder, faults, lambda: stop.set("shutdown"), attached
+    )
+    stubs: dict[str, WSGIApp] = {
+        "/image": GlanceStub(
+            cloud.images, keystone.authtoken_options("glance")
+        ),
+        "/network": TokenRequired(
+            NetworkStub(attached), keystone.authtoken_options("neutron")
+        ),
+        "/volume": TokenRequired(
+            VolumeStub(attached), keystone.authtoken_options("cinder")
+        ),
+    }
+    return Router(recorder, control, stubs)
+
+
 def run(
     state_dir: Path,
     computes: int,
-    port: int,
+    listener: socket.socket,
+    keystone: Keystone,
     driver: str,
     parent_pid: int | None,
     debug: bool,
 ) -> int:
+    """Start Nova and serve it on ``listener`` (bound before nova's
+    monkey-patching, like Keystone started: see __main__)."""
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop.on_signal)
     signal.signal(signal.SIGINT, stop.on_signal)
     started = time.monotonic()
     cloud = Cloud(driver, state_dir / "sandbox.log", debug=debug)
     try:
+        sock = eventlet.greenio.GreenSocket(listener)
+        url = url_of(listener)
         cloud.start(computes)
-        # The recorder sees every request, faulted or not; the injector
-        # decides which ones reach Nova or Placement.
-        faults = FaultRules()
-        apis = ApiRouter(cloud.nova_app(), cloud.placement_app())
-        recorder = RequestRecorder(FaultInjector(apis, faults))
-        attached = Attached()
-        control = Control(
-            cloud, recorder, faults, lambda: stop.set("shutdown"), attached
-        )
-        app = Router(
-            recorder,
-            control,
-            GlanceStub(cloud.images),
-            KeystoneStub(),
-            attached,
-        )
-        sock = eventlet.listen(("127.0.0.1", port))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        app = _app(cloud, keystone, state_dir, stop)
+        keystone.wait_ready(KEYSTONE_TIMEOUT, sleep=eventlet.sleep)
         eventlet.spawn_n(
             eventlet.wsgi.server,
             sock,
@@ -140,13 +140,20 @@ def run(
             log_output=False,
             debug=False,
         )
-        _write(state_dir / "clouds.yaml", clouds_yaml(url))
-        _write(
-            state_dir / "sandbox.json",
-            json.dumps({"url": url, "pid": os.getpid()}) + "\n",
-        )
+        _write(state_dir / "clouds.yaml", keystone.clouds_yaml())
+        state = {
+            "url": url,
+            "pid": os.getpid(),
+            "identity_url": keystone.url,
+            "token_lifetime": keystone.token_lifetime,
+            **keystone.ids,
+        }
+        _write(state_dir / "sandbox.json", json.dumps(state) + "\n")
         LOG.info(
-            "sandbox ready at %s in %.1f s", url, time.monotonic() - started
+            "sandbox ready at %s (Keystone at %s) in %.1f s",
+            url,
+            keystone.url,
+            time.monotonic() - started,
         )
         print(f"SANDBOX READY {url}", flush=True)
 
@@ -164,6 +171,7 @@ def run(
     # Cleanup waits for in-flight work; a stuck greenthread must not keep
     # the process alive (SIGALRM's default action ends it).
     signal.alarm(CLEANUP_TIMEOUT)
+    keystone.stop()
     cloud.close()
     LOG.info("sandbox stopped")
     logging.shutdown()

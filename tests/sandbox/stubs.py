@@ -1,8 +1,10 @@
-"""Read-only Glance v2 and Keystone v3 stand-ins for the OpenStack CLI.
+"""A read-only Glance v2 stand-in for the OpenStack CLI.
 
-``openstack server create --image`` looks the image up in Glance, and
-``server list`` builds an identity client, so the sandbox answers the few
-calls they make. Images come from Nova's GlanceFixture (see cloud.py).
+``openstack server create --image`` and ``server list`` look images up in
+Glance, so the sandbox answers the few calls they make. Images come from
+Nova's GlanceFixture (see cloud.py). As in Glance, the version document
+needs no token and everything else a valid one: keystonemiddleware's
+auth_token checks it with the sandbox's Keystone.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.sandbox.wsgiutil import json_response, parse_json, read_body
+from keystonemiddleware import auth_token
+
+from tests.sandbox.wsgiutil import base_url, json_response
 
 ImageSource = Callable[[], list[dict[str, Any]]]
+WSGIApp = Callable[..., Iterable[bytes]]
 
 # Keys of the GlanceFixture's records that are Glance v2 top-level fields.
 _IMAGE_FIELDS = (
@@ -59,32 +64,41 @@ def to_glance_v2(image: dict[str, Any]) -> dict[str, Any]:
 
 
 class GlanceStub:
-    """``/image`` prefix: version document, image list and image show."""
+    """WSGI app under the ``/image`` prefix: version document, image
+    list and image show; auth_token (with ``authtoken``, its options)
+    in front of all but the version document."""
 
-    def __init__(self, images: ImageSource) -> None:
+    def __init__(self, images: ImageSource, authtoken: dict[str, str]) -> None:
         self.images = images
+        # auth_token takes the options it knows out of the dict it gets.
+        self.authenticated = auth_token.AuthProtocol(
+            self._images, dict(authtoken)
+        )
 
     def __call__(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        base_url: str,
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "").rstrip("/")
-        method = environ["REQUEST_METHOD"]
         if path in ("", "/versions"):
+            href = f"{base_url(environ)}/image/v2/"
             doc = {
                 "versions": [
                     {
                         "id": "v2.16",
                         "status": "CURRENT",
-                        "links": [
-                            {"rel": "self", "href": f"{base_url}/image/v2/"}
-                        ],
+                        "links": [{"rel": "self", "href": href}],
                     }
                 ]
             }
             return json_response(start_response, 300 if not path else 200, doc)
+        result: Iterable[bytes] = self.authenticated(environ, start_response)
+        return result
+
+    def _images(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        method = environ["REQUEST_METHOD"]
         if method != "GET":
             return json_response(
                 start_response, 405, {"message": "The image stub is read-only"}
@@ -125,132 +139,24 @@ def _in_filter(value: str) -> set[str]:
     return {value}
 
 
-CATALOG = (
-    ("compute", "nova", "/v2.1"),
-    ("placement", "placement", "/placement"),
-    ("image", "glance", "/image"),
-    ("identity", "keystone", "/identity/v3"),
-)
+class TokenRequired:
+    """keystonemiddleware's auth_token (``authtoken``: its options) in
+    front of a stand-in, but for its root (the version document), which
+    the real services serve to anyone."""
 
+    def __init__(self, app: WSGIApp, authtoken: dict[str, str]) -> None:
+        self.app = app
+        # auth_token takes the options it knows out of the dict it gets.
+        self.authenticated = auth_token.AuthProtocol(app, dict(authtoken))
 
-def _token_body(token: str, base_url: str) -> dict[str, Any]:
-    user, project = token.split(":")
-    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
-        hours=12
-    )
-    domain = {"id": "default", "name": "Default"}
-    return {
-        "token": {
-            "methods": ["token"],
-            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-            "user": {"id": user, "name": user, "domain": domain},
-            "project": {"id": project, "name": project, "domain": domain},
-            "roles": [{"id": "admin", "name": "admin"}]
-            if user == "admin"
-            else [{"id": "member", "name": "member"}],
-            "catalog": [
-                {
-                    "type": kind,
-                    "name": name,
-                    "id": kind,
-                    "endpoints": [
-                        {
-                            "id": f"{kind}-{interface}",
-                            "interface": interface,
-                            "region": "RegionOne",
-                            "region_id": "RegionOne",
-                            "url": f"{base_url}{path}",
-                        }
-                        for interface in ("public", "internal", "admin")
-                    ],
-                }
-                for kind, name, path in CATALOG
-            ],
-        }
-    }
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").strip("/") == "":
+            return self.app(environ, start_response)
+        result: Iterable[bytes] = self.authenticated(environ, start_response)
+        return result
 
 
 def _query(environ: dict[str, Any]) -> dict[str, str]:
     return dict(parse_qsl(environ.get("QUERY_STRING", "")))
-
-
-class KeystoneStub:
-    """``/identity`` prefix: just enough of Keystone v3 for version
-    discovery (the CLI builds an identity client even for server list),
-    and for clients that authenticate with a token (``nova --os-token``,
-    as the benchmark runs python-novaclient): ``POST /v3/auth/tokens``
-    takes a sandbox token ``user:project`` and answers it back, scoped to
-    the project, with a catalog of the sandbox's own endpoints."""
-
-    def __call__(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        base_url: str,
-    ) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "").rstrip("/")
-        version = {
-            "id": "v3.14",
-            "status": "stable",
-            "updated": "2020-04-07T00:00:00Z",
-            "links": [{"rel": "self", "href": f"{base_url}/identity/v3/"}],
-            "media-types": [
-                {
-                    "base": "application/json",
-                    "type": "application/vnd.openstack.identity-v3+json",
-                }
-            ],
-        }
-        if path == "":
-            return json_response(
-                start_response, 300, {"versions": {"values": [version]}}
-            )
-        if path == "/v3":
-            return json_response(start_response, 200, {"version": version})
-        if path == "/v3/auth/tokens" and environ["REQUEST_METHOD"] == "POST":
-            return self._token(environ, start_response, base_url)
-        return json_response(
-            start_response,
-            404,
-            {
-                "error": {
-                    "code": 404,
-                    "title": "Not Found",
-                    "message": "The sandbox has no identity service beyond "
-                    "version discovery and token authentication.",
-                }
-            },
-        )
-
-    def _token(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        base_url: str,
-    ) -> Iterable[bytes]:
-        body = parse_json(read_body(environ)) or {}
-        identity = (body.get("auth") or {}).get("identity") or {}
-        token = (identity.get("token") or {}).get("id")
-        if not isinstance(token, str) or token.count(":") != 1:
-            return json_response(
-                start_response,
-                401,
-                {
-                    "error": {
-                        "code": 401,
-                        "title": "Unauthorized",
-                        "message": "Sandbox tokens look like user:project.",
-                    }
-                },
-            )
-        scope = ((body.get("auth") or {}).get("scope") or {}).get("project")
-        user, project = token.split(":")
-        if isinstance(scope, dict) and scope.get("id"):
-            project = str(scope["id"])
-        issued = f"{user}:{project}"
-        return json_response(
-            start_response,
-            201,
-            _token_body(issued, base_url),
-            headers=[("X-Subject-Token", issued)],
-        )

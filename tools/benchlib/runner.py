@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tests.sandbox import accounts
 from tests.sandbox.client import Sandbox
 
 from .clients import Clients, Ran, WayRun, check, measured
@@ -49,16 +50,23 @@ def stock_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     return env
 
 
-def nova_args(sandbox: Sandbox) -> list[str]:
-    """python-novaclient with a sandbox token (its own Keystone call)."""
-    return [
-        "--os-token",
-        "admin:admin",
-        "--os-auth-url",
-        f"{sandbox.url}/identity/v3",
-        "--os-compute-api-version",
-        MICROVERSION,
-    ]
+def nova_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+    """python-novaclient (it reads no clouds.yaml) logging in to the
+    sandbox's Keystone as admin, with the OS_* variables a user of it
+    sets: no password on a command line."""
+    env = stock_env(sandbox, bin_dir)
+    env.update(
+        {
+            "OS_AUTH_URL": sandbox.auth_url,
+            "OS_USERNAME": "admin",
+            "OS_PASSWORD": accounts.PASSWORDS["admin"],
+            "OS_PROJECT_NAME": "admin",
+            "OS_USER_DOMAIN_ID": accounts.DOMAIN_ID,
+            "OS_PROJECT_DOMAIN_ID": accounts.DOMAIN_ID,
+            "OS_COMPUTE_API_VERSION": MICROVERSION,
+        }
+    )
+    return env
 
 
 def poll_after(
@@ -70,6 +78,9 @@ def poll_after(
         *extra,
         "--url",
         sandbox.url,
+        # A Keystone token of the admin's, valid an hour: longer than a run.
+        "--token",
+        sandbox.admin.token,
         "--source",
         HOST,
         *ids,
@@ -113,11 +124,9 @@ def ours(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
 def nova_host_evacuate(
     sandbox: Sandbox, ids: list[str], bins: Clients
 ) -> WayRun:
-    env = stock_env(sandbox, bins.stock)
-    env["OS_PROJECT_ID"] = "admin"
+    env = nova_env(sandbox, bins.stock)
     cmd = [
         str(bins.stock / "nova"),
-        *nova_args(sandbox),
         "host-evacuate",
         "--strict",
         HOST,
