@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from osc_evacuate.core import attached_reads, parse, side_reads
 from osc_evacuate.core.api import EvacuateResponse
 from osc_evacuate.core.attached import Attachments
-from osc_evacuate.core.attached_reads import AttachedServices
 from osc_evacuate.core.clock import NovaClock
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion, VersionRange
@@ -49,10 +48,8 @@ _UUID = re.compile(r"^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$", re.I)
 
 
 def _no_microversions(http: Transport) -> ComputeAPIError:
-    """The error of a compute endpoint whose version document names no
-    microversions. keystoneauth's discovery on a Keystone login falls back
-    to the bare endpoint when that document cannot be read: one plain read
-    of it raises the error that says why (no answer, refused), naming it."""
+    """No microversions: keystoneauth's discovery fell back to the bare
+    endpoint (its document unread); one read of it raises why, naming it."""
     http.request("GET", "/", None)
     return ComputeAPIError(
         "the compute endpoint's version document names no microversions",
@@ -100,7 +97,7 @@ class NovaReads:
             endpoint_override=placement_endpoint_override,
             timeout=timeout,
         )
-        self._attached = AttachedServices.on(
+        self._attached = attached_reads.AttachedServices.on(
             session,
             endpoint_overrides or {},
             region_name=region_name,
