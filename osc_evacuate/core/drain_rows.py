@@ -35,6 +35,7 @@ from osc_evacuate.core.models import (
     Server,
 )
 from osc_evacuate.core.models import Action as Act
+from osc_evacuate.core.plan import skipped
 
 LOG = logging.getLogger(__name__)
 
@@ -238,12 +239,5 @@ def with_attachments(
 
 
 def _skipped(row: PlannedRow, why: str) -> PlannedRow:
-    LOG.debug("plan %s: skipped, %s", row.id, why)
-    return dataclasses.replace(
-        row,
-        action=Act.SKIPPED,
-        result=Result.SKIPPED,
-        expected_status=None,
-        error=why,
-        risk=f"refused by Nova: {why}",
-    )
+    refused = skipped(row, why, filtered=False)
+    return dataclasses.replace(refused, risk=f"refused by Nova: {why}")
