@@ -70,6 +70,9 @@ GRANTS = (
     Grant("cinder", SERVICE_PROJECT, SERVICE_ROLE),
 )
 
+# The APIs' own users, each validating the tokens its API is given.
+SERVICE_USERS = tuple(g.user for g in GRANTS if g.role == SERVICE_ROLE)
+
 # The clouds of clouds.yaml: name, user, project.
 CLOUDS = (
     ("sandbox", "admin", "admin"),

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from tests.sandbox import accounts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +169,56 @@ class Keystone:
                 raise KeystoneError(f"Keystone not ready after {timeout} s")
             sleep(0.05)
         self.ids = json.loads(done.read_text())
+        self._warm_up(deadline, sleep)
+
+    def _warm_up(self, deadline: float, sleep: Callable[[float], Any]) -> None:
+        """Each service user validates a token once before any API serves:
+        Keystone's first validation by a new caller now and then answers
+        403 (identity:validate_token), and the auth_token middleware would
+        turn that into a 503 for the request it was checking."""
+        subject = self._login("admin", "admin")
+        for user in accounts.SERVICE_USERS:
+            caller = self._login(user, accounts.SERVICE_PROJECT)
+            while True:
+                resp = requests.get(
+                    f"{self.auth_url}/auth/tokens",
+                    headers={
+                        "X-Auth-Token": caller,
+                        "X-Subject-Token": subject,
+                    },
+                    timeout=30,
+                )
+                if resp.status_code == 200:
+                    break
+                if time.monotonic() > deadline:
+                    raise KeystoneError(
+                        f"{user} cannot validate tokens: {resp.status_code}"
+                    )
+                sleep(0.1)
+
+    def _login(self, user: str, project: str) -> str:
+        scope = {"name": project, "domain": {"id": accounts.DOMAIN_ID}}
+        body: dict[str, Any] = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": user,
+                            "domain": {"id": accounts.DOMAIN_ID},
+                            "password": accounts.PASSWORDS[user],
+                        }
+                    },
+                },
+                "scope": {"project": scope},
+            }
+        }
+        resp = requests.post(
+            f"{self.auth_url}/auth/tokens", json=body, timeout=30
+        )
+        if resp.status_code != 201:
+            raise KeystoneError(f"{user} cannot log in: {resp.status_code}")
+        return str(resp.headers["X-Subject-Token"])
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None
