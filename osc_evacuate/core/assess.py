@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from osc_evacuate.core import attached, capacity, demand, groups, risk
@@ -37,6 +38,7 @@ from osc_evacuate.core.models import (
     PlannedRow,
     Server,
 )
+from osc_evacuate.core.models.cloud import ServerGroup
 from osc_evacuate.core.plan import skipped
 
 LOG = logging.getLogger(__name__)
@@ -202,24 +204,23 @@ def _capacity(
     if not asks:
         check = NOT_NEEDED if not todo else CapacityCheck(None, 0, "flavors")
         return _fitted(rows, {}), check
-    try:
-        if services is None or not sources <= {s.host for s in services}:
-            # The failed hosts' zones are wanted too.
-            services = api.compute_services()
-        hosts = _candidates(options, sources, services)
-        rooms = api.rooms(capacity.PROBE)
-        if rooms is not None:
-            check = CapacityCheck("placement", len(hosts))
-            nodes = _nodes(hosts, hypervisors)
-            room = capacity.rooms_from_placement(nodes, rooms)
-        else:
-            check = CapacityCheck("hypervisor statistics", len(hosts))
-            room = capacity.rooms_from_hypervisors(hosts, hypervisors)
-    except ComputeAPIError as exc:
-        LOG.debug("capacity not judged: %s", exc)
-        return _fitted(rows, {}), CapacityCheck(None, 0, str(exc))
+    # Nova's server groups are read while Placement is asked for room.
+    with ThreadPoolExecutor(1) as pool:
+        found = pool.submit(_read, "server groups", api.server_groups)
+        try:
+            services, hosts, check, room = _room(
+                api, options, sources, services, hypervisors
+            )
+        except ComputeAPIError as exc:
+            LOG.debug("capacity not judged: %s", exc)
+            return _fitted(rows, {}), CapacityCheck(None, 0, str(exc))
+        groups_found = found.result() or []
     where = _where(
-        api, list(asks), options, sources, services, hosts, hypervisors
+        api,
+        list(asks),
+        options,
+        (sources, services, hosts, hypervisors),
+        groups_found,
     )
     judged = capacity.pack(asks, room, where)
     for row in todo:
@@ -232,6 +233,41 @@ def _capacity(
         {f.value: sum(j.fit is f for j in judged.values()) for f in Fit},
     )
     return _fitted(rows, judged), check
+
+
+def _room(
+    api: ComputeAPI,
+    options: EvacuateOptions,
+    sources: set[str],
+    services: Sequence[ComputeService] | None,
+    hypervisors: list[Hypervisor],
+) -> tuple[
+    Sequence[ComputeService], list[str], CapacityCheck, list[capacity.HostRoom]
+]:
+    """The services (read, if those given lack the sources'), the hosts
+    that can take the servers, and the room on each: Placement's, or the
+    hypervisors' where Placement cannot say."""
+    if services is None or not sources <= {s.host for s in services}:
+        # The failed hosts' zones are wanted too.
+        services = api.compute_services()
+    hosts = _candidates(options, sources, services)
+    rooms = api.rooms(capacity.PROBE)
+    if rooms is not None:
+        check = CapacityCheck("placement", len(hosts))
+        nodes = _nodes(hosts, hypervisors)
+        return (
+            services,
+            hosts,
+            check,
+            capacity.rooms_from_placement(nodes, rooms),
+        )
+    check = CapacityCheck("hypervisor statistics", len(hosts))
+    return (
+        services,
+        hosts,
+        check,
+        capacity.rooms_from_hypervisors(hosts, hypervisors),
+    )
 
 
 def _fitted(
@@ -254,19 +290,20 @@ def _where(
     api: ComputeAPI,
     servers: list[str],
     options: EvacuateOptions,
-    sources: set[str],
-    services: Sequence[ComputeService],
-    hosts: list[str],
-    hypervisors: list[Hypervisor],
+    read: tuple[
+        set[str], Sequence[ComputeService], list[str], list[Hypervisor]
+    ],
+    found: Sequence[ServerGroup],
 ) -> dict[str, Where]:
     """Where Nova's scheduler may put each server (groups.py), from the
     pins of the servers (only when zones could matter), the server groups
-    and (only for a group among the servers) where every server runs."""
+    found and (only for a group among the servers) where every server
+    runs. read: the sources, services, candidate hosts and hypervisors."""
+    sources, services, hosts, hypervisors = read
     zones = {s.host: s.zone for s in services}
     pinned: dict[str, str | None] = {}
     if not options.force and groups.zones_matter(hosts, sources, zones):
         pinned = _pinned(api, sources)
-    found = _read("server groups", api.server_groups) or []
     hard = [
         g
         for g in found

@@ -35,7 +35,8 @@ from osc_evacuate.core.rescue import Rescued, Rescues
 from osc_evacuate.core.retry import retrying
 from osc_evacuate.core.rules import evacuate_body
 from osc_evacuate.core.run import JobRun, ProgressCallback
-from osc_evacuate.core.submit import Message, Submission, Submitter
+from osc_evacuate.core.sending import Message
+from osc_evacuate.core.submit import Submission, Submitter
 from osc_evacuate.core.verdict import Kind
 from osc_evacuate.core.waiter import Ending, Handler
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from osc_evacuate.core import (
     assess,
@@ -71,21 +72,19 @@ def plan_hosts(
     version = _choose(api, request, "--target-host")
     if request.filters.by_tags:
         rules.require_tags(api.version_range())
-    everything = read_services(api, None)
+    read = _first_reads(api, sources, clock or SystemClock())
+    everything, hypervisors, on_host, records = read
     services = {h: _service_of(api, everything, h) for h in sources}
     for service in services.values():
         _log_service(service)
         refusals.refuse_if_up(service, request.force_down)
     refusals.check_guard(everything, sources, request)
-    hypervisors = _hypervisors(api, clock or SystemClock())
     for host in sources:
         refusals.refuse_ironic(host, hypervisors)
     options = request.options
     refusals.check_target(
         options.host, options.force, set(sources), everything
     )
-    on_host = {h: api.servers_on_host(h) for h in sources}
-    records = {h: api.migrations(EVACUATION, source_host=h) for h in sources}
     rows = _rows(on_host, records, request, journal or Journal(None))
     rows = selection_reads.select(api, rows, request.filters)
     rows += _evacuated_earlier(api, on_host, records, request)
@@ -272,6 +271,36 @@ def _service_of(
 
 def _server_refused(server: Server, why: str) -> str:
     return f"server {server.name} ({server.id}) is {server.status}: {why}"
+
+
+FirstReads = tuple[
+    list[ComputeService],
+    list[Hypervisor],
+    dict[str, list[Server]],
+    dict[str, list[Migration]],
+]
+
+
+def _first_reads(
+    api: ComputeAPI, sources: Sequence[str], clock: Clock
+) -> FirstReads:
+    """The services, the hypervisors, and each host's servers and records,
+    read at once: none waits for another. Nothing is judged until all are
+    in, and a failed read is raised in this order, as if read in turn."""
+    with ThreadPoolExecutor(2 + 2 * len(sources)) as pool:
+        services = pool.submit(read_services, api, None)
+        hypervisors = pool.submit(_hypervisors, api, clock)
+        on_host = {h: pool.submit(api.servers_on_host, h) for h in sources}
+        records = {
+            h: pool.submit(api.migrations, EVACUATION, source_host=h)
+            for h in sources
+        }
+        return (
+            services.result(),
+            hypervisors.result(),
+            {h: f.result() for h, f in on_host.items()},
+            {h: f.result() for h, f in records.items()},
+        )
 
 
 def _choose(

@@ -9,8 +9,12 @@ host's records are read in full, and the copy kept replaced, when:
 
 - nothing is known of them yet (the first poll), or Nova's time is not
   known (its answers carry no Date: no window to ask from);
-- a pending row of that host has no record yet: its request was just sent,
-  or sent again after NoValidHost;
+- a pending row of that host has had no record for NEW_RECORD_GRACE
+  seconds since it was first polled: its request was sent, or sent again
+  after NoValidHost, and the record has not changed since Nova made it
+  (a record Nova's conductor takes up changes at once, and shows in the
+  next changes read; so polls while requests are still going out do not
+  read the host's every record each time);
 - a row of that host has shown no change for FULL_READ_AFTER seconds, and
   the last full read is as old. A host whose clock runs behind the API's by
   more than the overlap stamps its change before the window; this bounds
@@ -36,6 +40,10 @@ LOG = logging.getLogger(__name__)
 # Seconds a row's record may show no change, and the least time between
 # two full reads of its host, before its host's records are read in full.
 FULL_READ_AFTER = 30.0
+# Seconds a polled row may show no record before its host's records are
+# read in full: the conductor takes a new record up (and so stamps its
+# updated_at) within about a second, even on a busy Nova.
+NEW_RECORD_GRACE = 5.0
 
 
 class Read(enum.Enum):

@@ -26,7 +26,8 @@ from osc_evacuate.core.models import (
     ServerOutcome,
     WaitPolicy,
 )
-from osc_evacuate.core.submit import Message, NotSent, Sent, Submitter
+from osc_evacuate.core.sending import Message, Sending
+from osc_evacuate.core.submit import NotSent, Sent, Submitter
 from osc_evacuate.core.tracker import RowTracker
 from osc_evacuate.core.verdict import RULES, Kind, Rule
 from osc_evacuate.core.waiter import Ending, Handler, Poller
@@ -85,22 +86,29 @@ class JobRun:
     # -- the run ----------------------------------------------------------
 
     def go(self) -> int:
-        """Send, then wait; the polls it took."""
+        """Send and, with --wait, prove while sending; the polls it took."""
         # Nova's time before the first request of this run goes out: the
         # polls see every change this run makes, and no record of an
         # earlier run, however old, widens their window.
         start = window_start(self.api, POLL_OVERLAP)
         self.before_sending()
-        self.submitter.send_all(
+        sending = self.submitter.start(
             self.ledger.rows(), self._message, prepare=self.prepare
         )
-        if self.wait is None:
-            return 0
-        poller = self._poller(self.wait, start)
-        poller.wait()
+        try:
+            if self.wait is None:
+                sending.finish()
+                return 0
+            poller = self._poller(self.wait, start, sending)
+            poller.wait()
+        except BaseException:
+            sending.stop()
+            raise
         return poller.polls
 
-    def _poller(self, wait: WaitPolicy, start: Window) -> Poller:
+    def _poller(
+        self, wait: WaitPolicy, start: Window, sending: Sending
+    ) -> Poller:
         self.tracker = RowTracker(
             self.api,
             self.ledger.rows(),
@@ -127,6 +135,7 @@ class JobRun:
             on_progress=self.on_progress,
             on_end=self.row_ended,
             rules=self.rules,
+            sending=sending,
         )
 
     def _message(self, message: Message) -> None:

@@ -30,11 +30,10 @@ from osc_evacuate.core.models import (
 )
 from osc_evacuate.core.pacing import Pacer
 from osc_evacuate.core.retry import retrying
+from osc_evacuate.core.sending import FINISHED, Inbox, Message, Sending
 
 LOG = logging.getLogger(__name__)
 
-# A message from a worker: a Sent, or whatever prepare returned.
-Message = object
 # What a job does in the worker before a row's request: its messages.
 Prepare = Callable[[ServerOutcome], Sequence[Message]]
 
@@ -128,45 +127,58 @@ class Submitter:
         on_message: Callable[[Message], None],
         prepare: Prepare | None = None,
     ) -> None:
-        """Send every row whose action is SUBMITTED, prepare(row) first in
-        the same worker (--lock: lock it; --rescue: reset it), unless a
-        step of it failed (NotSent). At most max_parallel at a time,
-        fewer while Nova answers more slowly for more (pacing.py).
-        on_message gets every message, in this thread.
+        """start, then take every message until the last worker ends."""
+        sending = self.start(rows, on_message, prepare)
+        try:
+            sending.finish()
+        except BaseException:
+            sending.stop()
+            raise
 
-        On Ctrl-C (any exception here) nothing more is sent: the workers
-        check before every request, and they are daemon threads, so a
-        request still on the wire never holds up the exit. The messages
-        already in are handed on first.
+    def start(
+        self,
+        rows: Sequence[ServerOutcome],
+        on_message: Callable[[Message], None],
+        prepare: Prepare | None = None,
+    ) -> Sending:
+        """Start sending every row whose action is SUBMITTED, prepare(row)
+        first in the same worker (--lock: lock it; --rescue: reset it),
+        unless a step of it failed (NotSent). At most max_parallel at a
+        time, fewer while Nova answers more slowly for more (pacing.py).
+        on_message gets every message, in the thread that takes them
+        (sending.py); on Ctrl-C that thread calls Sending.stop.
         """
         todo = collections.deque(
             r for r in rows if r.action is Action.SUBMITTED
         )
-        done: queue.Queue[Message | BaseException] = queue.Queue()
+        inbox: Inbox = queue.Queue()
         pacer = Pacer(self.max_parallel)
-        workers = max(1, min(self.max_parallel, len(todo)))
-        threads = [
+        workers = max(1, min(self.max_parallel, len(todo))) if todo else 0
+        LOG.debug("sending %d requests, %d workers", len(todo), workers)
+        for _ in range(workers):
             threading.Thread(
                 target=self._work,
-                args=(todo, done, pacer, prepare),
+                args=(todo, inbox, pacer, prepare),
                 daemon=True,
-            )
-            for _ in range(workers if todo else 0)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
-            _take_messages(threads, done, on_message)
-        except BaseException:
-            self.cancel.set()
-            LOG.debug("submission cancelled; %d not sent", len(todo))
-            _hand_on(done, on_message)
-            raise
+            ).start()
+        return Sending(workers, inbox, self.cancel, on_message)
 
     def _work(
         self,
         todo: collections.deque[ServerOutcome],
-        done: queue.Queue[Message | BaseException],
+        done: Inbox,
+        pacer: Pacer,
+        prepare: Prepare | None,
+    ) -> None:
+        try:
+            self._send_each(todo, done, pacer, prepare)
+        finally:
+            done.put(FINISHED)
+
+    def _send_each(
+        self,
+        todo: collections.deque[ServerOutcome],
+        done: Inbox,
         pacer: Pacer,
         prepare: Prepare | None,
     ) -> None:
@@ -301,37 +313,6 @@ def _landed(
     except ComputeAPIError:
         return None
     return any(m.id not in known for m in records)
-
-
-def _take_messages(
-    threads: list[threading.Thread],
-    done: queue.Queue[Message | BaseException],
-    on_message: Callable[[Message], None],
-) -> None:
-    """Hand on each message until the workers are done; a worker's
-    exception is raised here."""
-    while any(t.is_alive() for t in threads) or not done.empty():
-        try:
-            # A timeout keeps this thread awake for Ctrl-C.
-            item = done.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if isinstance(item, BaseException):
-            raise item
-        on_message(item)
-
-
-def _hand_on(
-    done: queue.Queue[Message | BaseException],
-    on_message: Callable[[Message], None],
-) -> None:
-    while True:
-        try:
-            item = done.get_nowait()
-        except queue.Empty:
-            return
-        if not isinstance(item, BaseException):
-            on_message(item)
 
 
 def _unknown(exc: ComputeAPIError) -> str:

@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from osc_evacuate.core.clock import Clock, nova_time
 from osc_evacuate.core.destinations import DEST_CHECK_AFTER, DestinationWatch
 from osc_evacuate.core.ledger import Ledger
-from osc_evacuate.core.models import Result, ServerOutcome, WaitPolicy
+from osc_evacuate.core.models import Action, Result, ServerOutcome, WaitPolicy
+from osc_evacuate.core.sending import Sending
 from osc_evacuate.core.tracker import RowTracker
 from osc_evacuate.core.verdict import RULES, Kind, Rule, Verdict, decide
 from osc_evacuate.core.window import PollAnswer, PollWindow
@@ -48,6 +49,8 @@ class Poller:
     on_end: Callable[[ServerOutcome], None] = lambda row: None
     # The job's verdict table (evacuation's by default).
     rules: Sequence[Rule] = RULES
+    # Requests still going out (None: all were answered before the wait).
+    sending: Sending | None = None
     polls: int = 0
     last_answer: float = 0.0  # monotonic time of the last answered poll
 
@@ -55,11 +58,17 @@ class Poller:
         start = self.last_answer = self.clock.monotonic()
         interval = self.policy.interval
         while self.ledger.pending():
-            changed = self._poll(self.ledger.pending())
+            # Messages in: rows sent since the last poll join the proof.
+            changed = self._take(0.0) > 0
+            watched = self._watched()
+            if watched:
+                changed |= self._poll(watched)
             self.on_progress(self.ledger.rows())
             if not self.ledger.pending():
                 return
             now = self.clock.monotonic()
+            if self._sending():
+                start = now  # the timeout counts from the last request
             left = self.policy.max_interval
             if self.policy.timeout is not None:
                 left = start + self.policy.timeout - now
@@ -73,7 +82,34 @@ class Poller:
                     interval * self.policy.backoff, self.policy.max_interval
                 )
             )
-            self.clock.sleep(min(interval, left))
+            self._pause(min(interval, left))
+
+    def _sending(self) -> bool:
+        return self.sending is not None and self.sending.active
+
+    def _take(self, seconds: float) -> int:
+        return self.sending.take(seconds) if self.sending is not None else 0
+
+    def _watched(self) -> list[ServerOutcome]:
+        """The pending rows a poll can prove: while requests are still
+        going out, not those whose request is not yet accepted."""
+        pending = self.ledger.pending()
+        if not self._sending():
+            return pending
+        return [
+            r
+            for r in pending
+            if r.attempts or r.action is not Action.SUBMITTED
+        ]
+
+    def _pause(self, seconds: float) -> None:
+        """Until the next poll: while sending, taking the workers'
+        messages (and no longer than until the last request is answered,
+        so that the poll after it comes at once)."""
+        if self._sending():
+            self._take(seconds)
+        else:
+            self.clock.sleep(seconds)
 
     def _poll(self, pending: list[ServerOutcome]) -> bool:
         """Judge and act on every pending row; True when anything changed."""

@@ -30,7 +30,13 @@ from osc_evacuate.core.models import (
     Server,
 )
 from osc_evacuate.core.models import ServerOutcome as Row
-from osc_evacuate.core.records import Key, Read, RecordCache, choose_read
+from osc_evacuate.core.records import (
+    NEW_RECORD_GRACE,
+    Key,
+    Read,
+    RecordCache,
+    choose_read,
+)
 from osc_evacuate.core.retry import retrying
 
 LOG = logging.getLogger(__name__)
@@ -146,7 +152,10 @@ class PollWindow:
             window=since is not None,
             last_full=self._cache.last_full(key),
             now=now,
-            rows_without_record=sum(r.migration is None for r in rows),
+            rows_without_record=sum(
+                r.migration is None and record_idle(r) >= NEW_RECORD_GRACE
+                for r in rows
+            ),
             longest_idle=max(map(record_idle, rows), default=0.0),
         )
         changes = (

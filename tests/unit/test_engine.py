@@ -204,8 +204,10 @@ def test_host_still_up_is_refused_before_anything() -> None:
     api = FakeCompute(server("a"), up=True)
     with pytest.raises(Refused, match="openstack compute service set --down"):
         run(api)
+    # The plan's first reads go out together (the servers too), but
+    # nothing that changes anything does.
     assert api.calls["evacuate"] == 0
-    assert api.calls["servers_on_host"] == 0
+    assert api.calls["update_service"] == 0
 
 
 def test_unknown_host_suggests_close_names() -> None:
@@ -259,6 +261,37 @@ def test_interrupt_stops_further_submissions() -> None:
         ): 1,
         ("interrupted", "interrupted before its evacuation was sent"): 7,
     }
+
+
+def test_a_server_accepted_first_is_proven_while_others_are_sent() -> None:
+    """The proof starts with the first accepted request: a server is
+    verified (and reported) before the last request is even answered."""
+    api = FakeCompute(server("a"), server("b"))
+    gate = threading.Event()
+    evacuate = api.evacuate
+
+    def gated(server_id: str, *args: Any) -> Any:
+        if server_id == "b":
+            gate.wait(5)  # b's answer waits for a's proof
+        return evacuate(server_id, *args)
+
+    api.evacuate = gated  # type: ignore[method-assign,assignment]
+    sent_when_a_verified: list[int] = []
+
+    def progress(rows: Any) -> None:
+        verified = {r.id for r in rows if r.result is Result.VERIFIED}
+        if "a" in verified and not sent_when_a_verified:
+            sent_when_a_verified.append(api.calls["evacuate"])
+            gate.set()
+
+    request = engine.Request(
+        options=EvacuateOptions(), wait=WAIT, max_parallel=1
+    )
+    report = engine.evacuate_host(
+        api, "c1", request, FakeClock(), on_progress=progress
+    )
+    assert results(report) == {"a": "verified", "b": "verified"}
+    assert sent_when_a_verified == [1]  # b's request not yet through
 
 
 def test_target_host_must_be_up_and_enabled_unless_forced() -> None:

@@ -25,6 +25,7 @@ from osc_evacuate.core.models import (
     ServerOutcome,
     WaitPolicy,
 )
+from osc_evacuate.core.records import NEW_RECORD_GRACE
 from osc_evacuate.core.submit import Sent, Submission, Submitter
 from osc_evacuate.core.tracker import UNSEEN_POLLS, RowTracker
 from osc_evacuate.core.verdict import Kind
@@ -159,19 +160,24 @@ def test_each_poll_reads_from_nova_s_time_before_the_last() -> None:
     assert polls.since == mark - POLL_OVERLAP
 
 
-def test_records_are_read_in_full_until_every_row_has_its_own() -> None:
+def test_records_are_read_in_full_for_a_row_long_without_one() -> None:
     clock = FakeClock()
     api = FakeCompute(server("a"), clock=clock)
     polls = window(api, clock)
     waiting = ServerOutcome.of(planned("a"))
-    polls.fetch([waiting], lambda r: 0.0)
-    polls.fetch([waiting], lambda r: 0.0)
-    # A row with no record yet: its new record is invisible to
-    # changes-since, so the records are read in full.
+    polls.fetch([waiting], lambda r: 0.0)  # the first poll: in full
     assert api.records_since_asked == []
-    has_one = dataclasses.replace(waiting, migration=record(1, "a", "done"))
-    polls.fetch([has_one], lambda r: 0.0)
+    # Just sent: its record shows in a changes read once the conductor
+    # takes it up (and stamps it).
+    polls.fetch([waiting], lambda r: NEW_RECORD_GRACE - 1)
     assert len(api.records_since_asked) == 1
+    # Still none after the grace: a record Nova never changed is invisible
+    # to changes-since, so the records are read in full.
+    polls.fetch([waiting], lambda r: NEW_RECORD_GRACE)
+    assert len(api.records_since_asked) == 1
+    has_one = dataclasses.replace(waiting, migration=record(1, "a", "done"))
+    polls.fetch([has_one], lambda r: NEW_RECORD_GRACE)
+    assert len(api.records_since_asked) == 2
 
 
 def test_a_poll_nova_does_not_answer_says_why() -> None:

@@ -155,16 +155,32 @@ def test_after_the_first_poll_only_changed_records_are_read(
     assert asked[-1] >= api.now() - datetime.timedelta(seconds=15)
 
 
-def test_a_resubmitted_row_has_its_new_record_read_in_full() -> None:
+def test_a_resubmitted_row_has_its_new_record_read_as_it_changes() -> None:
     clock = FakeClock()
     api = FakeCompute(server("a"), clock=clock)
     api.no_valid_host = {"a"}
     assert _run(api, clock, retries=1) == ["verified"]
     assert api.calls["evacuate"] == 2
-    # Full reads: the first poll's, and the one after the new request
-    # (its `accepted` record has no updated_at yet).
+    # One full read, the first poll's: the new request's record shows in
+    # a changes read as soon as the conductor takes it up.
     full = api.calls["migrations"] - api.calls["migrations_changed"] - 1
-    assert full == 2
+    assert full == 1
+
+
+def test_a_record_never_taken_up_is_found_by_a_full_read() -> None:
+    """A record that stays `accepted` has no updated_at, so no changes read
+    shows it: once its row has shown no record for NEW_RECORD_GRACE, the
+    host's records are read in full, and the row sees its record."""
+    clock = FakeClock()
+    api = FakeCompute(server("a"), clock=clock)
+    api.stalls = {"a": "accepted"}
+    request = engine.Request(
+        options=EvacuateOptions(), wait=WaitPolicy(timeout=60)
+    )
+    report = engine.evacuate_host(api, "c1", request, clock)
+    assert report.rows[0].migration is not None  # it saw its record
+    full = api.calls["migrations"] - api.calls["migrations_changed"] - 1
+    assert full >= 2  # the first poll's, and one after the grace
 
 
 def test_a_record_stamped_before_the_window_is_found_by_a_full_read() -> None:
