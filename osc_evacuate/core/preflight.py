@@ -72,19 +72,8 @@ def plan_hosts(
     version = _choose(api, request, "--target-host")
     if request.filters.by_tags:
         rules.require_tags(api.version_range())
-    read = _first_reads(api, sources, clock or SystemClock())
-    everything, hypervisors, on_host, records = read
-    services = {h: _service_of(api, everything, h) for h in sources}
-    for service in services.values():
-        _log_service(service)
-        refusals.refuse_if_up(service, request.force_down)
-    refusals.check_guard(everything, sources, request)
-    for host in sources:
-        refusals.refuse_ironic(host, hypervisors)
-    options = request.options
-    refusals.check_target(
-        options.host, options.force, set(sources), everything
-    )
+    read = _first_reads(api, sources, request, clock or SystemClock())
+    services, everything, hypervisors, on_host, records = read
     rows = _rows(on_host, records, request, journal or Journal(None))
     rows = selection_reads.select(api, rows, request.filters)
     rows += _evacuated_earlier(api, on_host, records, request)
@@ -274,6 +263,7 @@ def _server_refused(server: Server, why: str) -> str:
 
 
 FirstReads = tuple[
+    dict[str, ComputeService],
     list[ComputeService],
     list[Hypervisor],
     dict[str, list[Server]],
@@ -282,22 +272,38 @@ FirstReads = tuple[
 
 
 def _first_reads(
-    api: ComputeAPI, sources: Sequence[str], clock: Clock
+    api: ComputeAPI, sources: Sequence[str], request: Request, clock: Clock
 ) -> FirstReads:
     """The services, the hypervisors, and each host's servers and records,
-    read at once: none waits for another. Nothing is judged until all are
-    in, and a failed read is raised in this order, as if read in turn."""
+    read at once: none waits for another. They are judged in the order
+    they were once read in, one after another: a host refused (up, in a
+    cell Nova cannot reach, bare metal) is refused before the servers'
+    answer is looked at, so that a failed list never hides why."""
     with ThreadPoolExecutor(2 + 2 * len(sources)) as pool:
-        services = pool.submit(read_services, api, None)
-        hypervisors = pool.submit(_hypervisors, api, clock)
+        services_read = pool.submit(read_services, api, None)
+        hypervisors_read = pool.submit(_hypervisors, api, clock)
         on_host = {h: pool.submit(api.servers_on_host, h) for h in sources}
         records = {
             h: pool.submit(api.migrations, EVACUATION, source_host=h)
             for h in sources
         }
+        everything = services_read.result()
+        services = {h: _service_of(api, everything, h) for h in sources}
+        for service in services.values():
+            _log_service(service)
+            refusals.refuse_if_up(service, request.force_down)
+        refusals.check_guard(everything, sources, request)
+        hypervisors = hypervisors_read.result()
+        for host in sources:
+            refusals.refuse_ironic(host, hypervisors)
+        options = request.options
+        refusals.check_target(
+            options.host, options.force, set(sources), everything
+        )
         return (
-            services.result(),
-            hypervisors.result(),
+            services,
+            everything,
+            hypervisors,
             {h: f.result() for h, f in on_host.items()},
             {h: f.result() for h, f in records.items()},
         )

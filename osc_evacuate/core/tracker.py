@@ -80,7 +80,6 @@ class RowTracker:
         (monotonic), from which an earlier request's time left counts."""
         self.api = api
         self.began = began
-        self._known = {r.id: r.known_migrations for r in rows}
         self._earlier = {
             r.id: started + r.planned.earlier_pending
             for r in rows
@@ -91,7 +90,9 @@ class RowTracker:
     def known(self, row: Row) -> frozenset[int]:
         """Its records that predate this run's latest request."""
         track = self._tracks.get(row.id)
-        return track.known if track else self._known[row.id]
+        # Not yet polled: the row's own, which a request refused outright
+        # may have added to while others were still being sent.
+        return track.known if track else row.known_migrations
 
     def observe(
         self, row: Row, answer: PollAnswer, now: float
@@ -140,7 +141,7 @@ class RowTracker:
                 row.id,
                 record_age,
             )
-        known = self._known[row.id]
+        known = row.known_migrations
         return Tracking(
             progress_at=now - min(ages, default=0.0),
             record_at=now - (record_age or 0.0),
