@@ -2,7 +2,9 @@
 
 Stock python-openstackclient and python-novaclient run from a venv of
 their own (.bench/stock); osc-evacuate from the same packages plus this
-tree's plugin (.bench/plugin), so that start-up costs compare. A client
+tree's plugin (.bench/plugin), so that start-up costs compare; the osc
+floor from the same packages plus tools/bench_floor (.bench/floor), and
+neither of the others has it, so that their start-up is as it was. A client
 runs as a process of its own, waited for with wait4: its wall time, its
 CPU seconds with its children's, its peak RSS.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -51,6 +55,7 @@ def venv(name: str, packages: list[str]) -> Path:
 class Clients:
     stock: Path  # bin of python-openstackclient and python-novaclient
     plugin: Path  # the same, and osc-evacuate
+    floor: Path  # the same as stock, and tools/bench_floor
 
 
 def clients() -> Clients:
@@ -58,14 +63,28 @@ def clients() -> Clients:
     stock = [f"python-openstackclient=={version}", "python-novaclient"]
     stock.append("requests")
     plugin = venv("plugin", stock)
-    # The plugin as it is in this tree, installed as a user would (not
-    # editable: an editable install's import hooks cost start-up time).
-    say("installing this tree's osc-evacuate into the plugin venv")
-    pip = [str(plugin / "python"), "-m", "pip", "install", "-q"]
+    floor = venv("floor", stock)
+    # Each as it is in this tree, installed as a user would (not editable:
+    # an editable install's import hooks cost start-up time).
+    install(plugin, REPO, "this tree's osc-evacuate")
+    with tempfile.TemporaryDirectory(prefix="osc-bench-floor-") as tmp:
+        # Built from a copy: setuptools leaves build/ beside its source,
+        # where mypy and ruff, checking tools/, would find a second copy.
+        copy = shutil.copytree(
+            REPO / "tools" / "bench_floor", Path(tmp) / "src"
+        )
+        install(floor, copy, "the osc floor")
+    return Clients(stock=venv("stock", stock), plugin=plugin, floor=floor)
+
+
+def install(bin_dir: Path, source: Path, what: str) -> None:
+    """A package of this tree into a venv, anew, without its
+    dependencies (the venv has them)."""
+    say(f"installing {what} into {bin_dir.parent}")
+    pip = [str(bin_dir / "python"), "-m", "pip", "install", "-q"]
     subprocess.run(
-        [*pip, "--no-deps", "--force-reinstall", str(REPO)], check=True
+        [*pip, "--no-deps", "--force-reinstall", str(source)], check=True
     )
-    return Clients(stock=venv("stock", stock), plugin=plugin)
 
 
 @dataclasses.dataclass(frozen=True)

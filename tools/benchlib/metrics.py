@@ -10,17 +10,18 @@ of the Nova process's CPU seconds.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import logging
 import math
 import statistics
 from collections.abc import Sequence
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from tests.sandbox.recorder import path_key
 
 from .clients import WayRun
-from .results import Counted, Phase, PollItems, Spread
+from .results import AFTER, BEFORE, SENDING, Counted, Phase, PollItems, Spread
 
 LOG = logging.getLogger(__name__)
 
@@ -39,10 +40,14 @@ class LogEntry(TypedDict):
 
 
 def ours_cycles(log: Sequence[LogEntry]) -> list[float]:
-    """When each of osc-evacuate's poll cycles began: its read of the
-    host's records, once the last evacuate request is in."""
+    """When each poll cycle of a client that polls the host's records
+    (osc-evacuate, the osc floor) began: each read of the host's records
+    (GET .../os-migrations without instance_uuid) after the run's first
+    evacuate request. osc-evacuate polls while it is still sending, from
+    its first accepted request on; its plan's one read of the records
+    comes before its first POST."""
     posts = [e["at"] for e in log if e["method"] == "POST"]
-    after = max(posts, default=0.0)
+    after = min(posts, default=0.0)
     return [
         e["at"]
         for e in log
@@ -118,11 +123,14 @@ def per_cycle(
     log: Sequence[LogEntry], starts: list[float], done_at: float
 ) -> tuple[list[float], list[float]]:
     """The requests and the bytes of each poll cycle: from its start until
-    the next one's (the last: until a second after the run)."""
+    the next one's (the last: until a second after the run). The evacuate
+    requests are not the poll's: a client that polls while it sends has
+    them between its reads, and they are left out."""
     bounds = [*starts, done_at + 1]
+    reads = [e for e in log if e["method"] != "POST"]
     per_requests, per_bytes = [], []
     for begin, end in itertools.pairwise(bounds):
-        inside = [e for e in log if begin <= e["at"] < end]
+        inside = [e for e in reads if begin <= e["at"] < end]
         per_requests.append(float(len(inside)))
         per_bytes.append(float(sum(e["bytes"] for e in inside)))
     return per_requests, per_bytes
@@ -146,9 +154,9 @@ def phases(
     first = min(e["at"] for e in posts)
     last = max(e["at"] + (e.get("seconds") or 0.0) for e in posts)
     return [
-        ("before the first evacuate", run.started, first),
-        ("sending evacuates", first, last),
-        ("after the last evacuate", last, run.done_at),
+        (BEFORE, run.started, first),
+        (SENDING, first, last),
+        (AFTER, last, run.done_at),
     ]
 
 
@@ -188,3 +196,33 @@ def by_phase(
         )
         for name, begin, end in phases(log, run)
     )
+
+
+def done_at(records: Sequence[dict[str, Any]], offset: float) -> float | None:
+    """When the last of a run's evacuation records turned done, on the
+    bench's monotonic clock: the latest of their updated_at (Nova's UTC
+    wall clock), less `offset`, time.time() - time.monotonic() as the
+    bench process read it (Nova runs on the same machine, its clock the
+    same). None: no record has an updated_at.
+
+    Nova's API writes updated_at as "%Y-%m-%dT%H:%M:%S.%f" with no zone
+    (oslo.serialization's to_primitive of the DB's naive UTC datetime):
+    to the microsecond as the database keeps it. The sandbox's SQLite
+    keeps microseconds; a MySQL DATETIME column would keep whole seconds
+    (the moment then up to a second early).
+    """
+    moments = [
+        stamp(record["updated_at"])
+        for record in records
+        if record.get("updated_at")
+    ]
+    return max(moments) - offset if moments else None
+
+
+def stamp(text: str) -> float:
+    """A time as Nova's API writes it (UTC, with or without a zone), in
+    seconds since the epoch."""
+    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .results import Goal, Results, dump
+from .results import OURS, PHASES, Goal, Results, dump
 
 RESULTS = Path(__file__).resolve().parents[2] / "doc/source/bench/results.json"
 
@@ -22,20 +22,28 @@ def write(results: Results, out: Path) -> None:
 
 
 def table(results: Results) -> str:
+    """Each way's median run at each size, its phases' wall seconds (to
+    its first evacuate request, sending them, after the last one), and
+    from its last record done to its end; then start-up and the goals."""
     head = (
-        f"{'N':>4} {'way':<20} {'wall s':>8} {'ratio':>6} {'nova cpu':>9} "
+        f"{'N':>4} {'way':<20} {'wall s':>8} {'ratio':>6} {'1st POST':>8} "
+        f"{'sending':>8} {'after':>6} {'done>end':>8} {'nova cpu':>9} "
         f"{'requests':>9} {'req/cycle':>10} {'KiB/cycle':>10} {'cpu s':>7} "
         f"{'rss MiB':>8}"
     )
     lines = [head, "-" * len(head)]
     for run in results.runs:
-        mine = results.find(run.servers, "osc-evacuate")
+        mine = results.find(run.servers, OURS)
         ratio = run.wall_seconds / mine.wall_seconds if mine else 0
         per = run.requests_per_cycle.median if run.requests_per_cycle else 0
         size = run.bytes_per_cycle.median if run.bytes_per_cycle else 0
+        phase = {p.phase: p.wall_seconds for p in run.phases}
+        before, sending, after = (phase.get(name, "-") for name in PHASES)
+        done = run.done_to_exit_seconds
         lines.append(
             f"{run.servers:>4} {run.way:<20} {run.wall_seconds:>8} "
-            f"{ratio:>6.2f} {run.nova_cpu_seconds:>9} "
+            f"{ratio:>6.2f} {before:>8} {sending:>8} {after:>6} "
+            f"{'-' if done is None else done:>8} {run.nova_cpu_seconds:>9} "
             f"{run.requests:>9} {per:>10g} "
             f"{size / 1024:>10.1f} {run.client_cpu_seconds:>7} "
             f"{run.client_peak_rss_mib:>8}"

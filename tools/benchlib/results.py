@@ -17,20 +17,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import types
-import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
+from .typedjson import OMIT_NONE, plain, read
+from .typedjson import ResultsError as ResultsError  # for those who catch it
+
 LOG = logging.getLogger(__name__)
-
-# A field left out of the file when it is None.
-OMIT_NONE = {"omit_none": True}
-
-
-class ResultsError(ValueError):
-    """The results file is not in the layout the benchmark writes."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +40,19 @@ class PollItems:
 
     read: int
     changed: int
+
+
+# The ways the goals name (tools/benchlib/runner.py runs them all).
+OURS = "osc-evacuate"
+FLOOR = "osc floor"
+
+# A run's phases, by its request log (metrics.phases): its start until its
+# first evacuate request's arrival, from there until its last one was
+# answered, and from there until its end.
+BEFORE = "before the first evacuate"
+SENDING = "sending evacuates"
+AFTER = "after the last evacuate"
+PHASES = (BEFORE, SENDING, AFTER)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +93,20 @@ class Run(Counted):
 
     nova_cpu_seconds: float
     phases: tuple[Phase, ...]
+    # osc-evacuate's runs only: the wall seconds of stock `openstack server
+    # list --all-projects` on the same sandbox, run just before (its
+    # requests are not in the run's log). None: not measured (another way,
+    # or results from before it was).
+    server_list_seconds: float | None = dataclasses.field(
+        default=None, kw_only=True, metadata=OMIT_NONE
+    )
+    # From the moment the run's last evacuation record turned done (Nova's
+    # updated_at of it) until the run's end: the client's exit, or for the
+    # ways that tools/bench_client.py polls, their last poll. None: not
+    # measured (results from before it was).
+    done_to_exit_seconds: float | None = dataclasses.field(
+        default=None, kw_only=True, metadata=OMIT_NONE
+    )
 
     @classmethod
     def from_counted(
@@ -93,11 +114,15 @@ class Run(Counted):
         counted: Counted,
         nova_cpu_seconds: float,
         phases: tuple[Phase, ...],
+        server_list_seconds: float | None = None,
+        done_to_exit_seconds: float | None = None,
     ) -> Self:
         return cls(
             **shallow(counted),
             nova_cpu_seconds=nova_cpu_seconds,
             phases=phases,
+            server_list_seconds=server_list_seconds,
+            done_to_exit_seconds=done_to_exit_seconds,
         )
 
 
@@ -111,6 +136,14 @@ class WayResult(Run):
     nova_cpu_seconds_of_each_run: tuple[float, ...]
     phases_of_each_run: tuple[tuple[Phase, ...], ...]
     first_request_seconds_of_each_run: tuple[float | None, ...]
+    # Run.server_list_seconds and Run.done_to_exit_seconds of each run
+    # (None: no run measured it).
+    server_list_seconds_of_each_run: tuple[float | None, ...] | None = (
+        dataclasses.field(default=None, kw_only=True, metadata=OMIT_NONE)
+    )
+    done_to_exit_seconds_of_each_run: tuple[float | None, ...] | None = (
+        dataclasses.field(default=None, kw_only=True, metadata=OMIT_NONE)
+    )
 
     def __post_init__(self) -> None:
         each = (
@@ -118,6 +151,8 @@ class WayResult(Run):
             self.nova_cpu_seconds_of_each_run,
             self.phases_of_each_run,
             self.first_request_seconds_of_each_run,
+            self.server_list_seconds_of_each_run or (None,) * self.runs,
+            self.done_to_exit_seconds_of_each_run or (None,) * self.runs,
         )
         if any(len(figures) != self.runs for figures in each):
             raise ResultsError(
@@ -139,7 +174,32 @@ class WayResult(Run):
             first_request_seconds_of_each_run=tuple(
                 r.first_request_seconds for r in each
             ),
+            server_list_seconds_of_each_run=known(
+                tuple(r.server_list_seconds for r in each)
+            ),
+            done_to_exit_seconds_of_each_run=known(
+                tuple(r.done_to_exit_seconds for r in each)
+            ),
         )
+
+    def phase_seconds(self, turn: int, phase: str) -> float | None:
+        """The wall seconds of a phase of the run of a turn (from 0), or
+        None when that run has no such phase."""
+        return next(
+            (
+                float(p.wall_seconds)
+                for p in self.phases_of_each_run[turn]
+                if p.phase == phase
+            ),
+            None,
+        )
+
+
+def known(
+    figures: tuple[float | None, ...],
+) -> tuple[float | None, ...] | None:
+    """Figures of each run, or None when no run has one."""
+    return figures if any(f is not None for f in figures) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,8 +261,9 @@ class Goal:
     goal: str
     measured: str
     met: bool
-    # Both only for a goal not met: why it is out of reach, where the
-    # seconds went.
+    # Both only for a goal not met. limit: for a wall-time goal, whether
+    # it is out of any OSC command's reach, by the ratio the osc floor
+    # measured; gap: where osc-evacuate's seconds went.
     limit: str | None = dataclasses.field(default=None, metadata=OMIT_NONE)
     gap: Gap | None = dataclasses.field(default=None, metadata=OMIT_NONE)
 
@@ -251,23 +312,6 @@ def shallow(value: Any) -> dict[str, Any]:
 # -- Writing --
 
 
-def plain(value: object) -> Any:
-    """The JSON form of a result: a dataclass an object, keys in the order
-    of its fields."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None
-            or not f.metadata.get("omit_none")
-        }
-    if isinstance(value, tuple | list):
-        return [plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    return value
-
-
 def dumps(results: Results) -> str:
     return json.dumps(plain(results), indent=2) + "\n"
 
@@ -290,63 +334,3 @@ def load(path: Path) -> Results:
 def loads(text: str) -> Results:
     results: Results = read(Results, json.loads(text), "results")
     return results
-
-
-def read(kind: Any, value: object, where: str) -> Any:
-    """A JSON value read as the type a field declares: a dataclass from an
-    object with exactly its fields (those with a default may be left
-    out), a tuple from a list, a mapping from an object; numbers as they
-    are (an int where a float is declared stays an int)."""
-    if dataclasses.is_dataclass(kind):
-        return read_object(kind, value, where)
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin is types.UnionType:
-        if value is None and type(None) in args:
-            return None
-        (other,) = (a for a in args if a is not type(None))
-        return read(other, value, where)
-    if origin is tuple:
-        items = expect(list, value, where)
-        if args[1:] == (Ellipsis,):
-            args = (args[0],) * len(items)
-        if len(items) != len(args):
-            raise ResultsError(f"{where}: {len(args)} items expected")
-        return tuple(
-            read(a, v, f"{where}[{i}]")
-            for i, (a, v) in enumerate(zip(args, items, strict=True))
-        )
-    if origin is Mapping:
-        pairs = expect(dict, value, where).items()
-        return {k: read(args[1], v, f"{where}.{k}") for k, v in pairs}
-    if kind is float:
-        return expect(int | float, value, where)
-    if kind in (int, str, bool):
-        return expect(kind, value, where)
-    raise TypeError(f"{where}: no reader for {kind!r}")
-
-
-def read_object(kind: Any, value: object, where: str) -> Any:
-    found = expect(dict, value, where)
-    fields = dataclasses.fields(kind)
-    unknown = set(found) - {f.name for f in fields}
-    if unknown:
-        raise ResultsError(f"{where}: unknown {', '.join(sorted(unknown))}")
-    hints = typing.get_type_hints(kind)
-    given = {}
-    for f in fields:
-        if f.name in found:
-            given[f.name] = read(
-                hints[f.name], found[f.name], f"{where}.{f.name}"
-            )
-        elif f.default is dataclasses.MISSING:
-            raise ResultsError(f"{where}: no {f.name}")
-    return kind(**given)
-
-
-def expect(kind: Any, value: object, where: str) -> Any:
-    """The value, if it is of the kind (a bool is no number)."""
-    if isinstance(value, kind) and (
-        kind is bool or not isinstance(value, bool)
-    ):
-        return value
-    raise ResultsError(f"{where}: {value!r} is not {kind}")

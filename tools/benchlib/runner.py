@@ -4,9 +4,12 @@ For each size and each way, a new sandbox boots the servers on a host,
 crashes it (forced down), the way evacuates them, and every server is
 then verified the same way: its one evacuation record done, on another
 host, ACTIVE with no task. Meanwhile the Nova process's CPU seconds are
-sampled; afterwards the sandbox's request log is counted (metrics.py).
-The sizes run in turns, so that a slow spell of the machine hits every
-way; a way's median run is kept, with figures of every run.
+sampled; afterwards the sandbox's request log is counted (metrics.py),
+and the evacuation records tell when the last one turned done. Before
+each of osc-evacuate's runs, stock `openstack server list` runs once on
+the same sandbox (osc-evacuate's start is judged against it). The sizes
+run in turns, so that a slow spell of the machine hits every way; a
+way's median run is kept, with figures of every run.
 """
 
 from __future__ import annotations
@@ -20,14 +23,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from tests.sandbox import accounts
 from tests.sandbox.client import Sandbox
 
 from .clients import Clients, Ran, WayRun, check, measured
-from .metrics import by_phase, metrics
+from .metrics import by_phase, done_at, metrics
 from .report import say
-from .results import Run, WayResult
+from .results import FLOOR, OURS, Run, WayResult
 
 LOG = logging.getLogger(__name__)
 
@@ -121,6 +125,26 @@ def ours(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
     return WayRun(ran.started, ran.ended, [ran], None)
 
 
+def osc_floor(sandbox: Sandbox, ids: list[str], bins: Clients) -> WayRun:
+    """tools/bench_floor's `openstack bench floor <host>`: it lists the
+    host's servers itself; its run ends when it exits."""
+    env = stock_env(sandbox, bins.floor)
+    cmd = [str(bins.floor / "openstack"), "bench", "floor", HOST]
+    ran = check(measured(cmd, env), "openstack bench floor")
+    return WayRun(ran.started, ran.ended, [ran], None)
+
+
+def server_list(sandbox: Sandbox, bins: Clients) -> float:
+    """The wall seconds of stock `openstack server list` on the sandbox:
+    what osc-evacuate's start is judged against."""
+    cmd = [str(bins.stock / "openstack"), "server", "list"]
+    env = stock_env(sandbox, bins.stock)
+    ran = check(
+        measured([*cmd, "--all-projects", "-f", "value"], env), "server list"
+    )
+    return round(ran.ended - ran.started, 2)
+
+
 def nova_host_evacuate(
     sandbox: Sandbox, ids: list[str], bins: Clients
 ) -> WayRun:
@@ -170,7 +194,8 @@ def raw(parallel: int) -> Way:
 
 
 RUNNERS: dict[str, Way] = {
-    "osc-evacuate": ours,
+    OURS: ours,
+    FLOOR: osc_floor,
     "nova host-evacuate": nova_host_evacuate,
     "osc loop": osc_loop,
     "raw parallel": raw(8),
@@ -179,16 +204,20 @@ RUNNERS: dict[str, Way] = {
 WAYS = tuple(RUNNERS)
 
 
-def verify(sandbox: Sandbox, ids: list[str]) -> None:
-    """Every server evacuated once, done, elsewhere, ACTIVE and idle."""
+def verify(sandbox: Sandbox, ids: list[str]) -> list[dict[str, Any]]:
+    """Every server evacuated once, done, elsewhere, ACTIVE and idle: the
+    evacuation records."""
+    found = []
     for sid in ids:
         server = sandbox.admin.server(sid)
         records = sandbox.admin.migrations(instance_uuid=sid)
+        found += records
         assert len(records) == 1, (sid, records)
         assert records[0]["status"] in ("done", "completed"), records
         assert server["OS-EXT-SRV-ATTR:host"] != HOST, server
         assert server["status"] == "ACTIVE", server
         assert server["OS-EXT-STS:task_state"] is None, server
+    return found
 
 
 class CPUSampler:
@@ -229,25 +258,35 @@ def process_cpu(sandbox: Sandbox) -> float:
 
 def measure(servers: int, way: str, bins: Clients, state: Path) -> Run:
     """One run of a way on a new sandbox, verified and counted."""
+    # Nova's updated_at (UTC, its wall clock) on the monotonic clock that
+    # the request log and the runs read: the same machine's clocks.
+    offset = time.time() - time.monotonic()
     with Sandbox(state, computes=3) as sandbox:
         sandbox.add_compute(HOST)
         booted = sandbox.admin.create_servers(servers, host=HOST, timeout=900)
         ids = [s["id"] for s in booted]
         sandbox.crash_compute(HOST, force_down=True)
+        # Before the log is reset: its requests are not the run's.
+        listed = server_list(sandbox, bins) if way == OURS else None
         sandbox.reset_requests()
         say(f"{way}, {servers} servers ...")
         with CPUSampler(lambda: process_cpu(sandbox)) as cpu:
             run = RUNNERS[way](sandbox, ids, bins)
         log = sandbox.requests()["log"]
-        verify(sandbox, ids)
+        last_done = done_at(verify(sandbox, ids), offset)
     result = Run.from_counted(
         metrics(log, run, servers, way),
         nova_cpu_seconds=round(cpu.samples[-1][1] - cpu.samples[0][1], 2),
         phases=by_phase(log, run, cpu.samples),
+        server_list_seconds=listed,
+        done_to_exit_seconds=(
+            None if last_done is None else round(run.done_at - last_done, 2)
+        ),
     )
     say(
         f"{way}, {servers} servers: {result.wall_seconds} s, "
-        f"{result.requests} requests"
+        f"{result.requests} requests, last record done "
+        f"{result.done_to_exit_seconds} s before the end"
     )
     return result
 

@@ -3,16 +3,24 @@ which ``make bench`` writes): tables, a plot, the goals.
 
 Directives:
 
-- ``evacuate-bench-table``: per size, every way's figures;
+- ``evacuate-bench-table``: per size, every way's figures (its median
+  run's phases and, where measured, from its last record done to its
+  end, among them);
 - ``evacuate-bench-plot``: wall time per way and size, as inline SVG;
 - ``evacuate-bench-phases``: per size, each way's phases (wall time and
   Nova's CPU);
 - ``evacuate-bench-goals``: each goal, what was measured, whether met
-  (and, for a wall-time goal not met, why, and where the seconds went);
+  (and, for a wall-time goal not met, whether the osc floor met it, and
+  where the seconds went);
 - ``evacuate-bench-startup``: the plugin's start-up cost.
 
 Nothing here computes a figure: it renders what the benchmark measured,
 read through the benchmark's typed results (tools/benchlib/results.py).
+The goals are judged from those figures by the benchmark's own rules
+(tools/benchlib/goals.py), as ``tools/bench.py --goals-only`` would: for
+a file this tree's benchmark wrote they are the goals in the file
+(tests/unit/test_bench.py checks), and a file written under older rules
+shows its figures judged by today's.
 """
 
 from __future__ import annotations
@@ -33,7 +41,10 @@ TOOLS = Path(__file__).resolve().parents[3] / "tools"
 if str(TOOLS) not in sys.path:
     sys.path.insert(0, str(TOOLS))
 
+from benchlib.goals import goals  # noqa: E402
 from benchlib.results import (  # noqa: E402
+    OURS,
+    PHASES,
     Gap,
     Results,
     WayResult,
@@ -45,6 +56,7 @@ LOG = logging.getLogger(__name__)
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.json"
 COLOURS = {
     "osc-evacuate": "#1f77b4",
+    "osc floor": "#9467bd",
     "nova host-evacuate": "#ff7f0e",
     "osc loop": "#7f7f7f",
     "raw parallel": "#2ca02c",
@@ -89,6 +101,8 @@ TABLE_HEAD = [
     "Way",
     "Wall s: median (each run)",
     "Ratio to osc-evacuate",
+    "Phases, wall s: to the first evacuate / sending / after the last",
+    "Last record done to the end, s",
     "Nova CPU s",
     "Requests",
     "KiB",
@@ -105,7 +119,7 @@ class Table(Generated):
     def lines(self, results: Results) -> list[str]:
         out = []
         for size in results.sizes():
-            mine = size.find("osc-evacuate")
+            mine = size.find(OURS)
             assert mine is not None, f"no osc-evacuate at {size.servers}"
             out += [f"**{size.servers} servers**", ""]
             rows = [way_row(run, mine) for run in size.ways]
@@ -123,6 +137,10 @@ def way_row(run: WayResult, mine: WayResult) -> list[str]:
         run.way,
         f"{run.wall_seconds:g} ({each})",
         f"{run.wall_seconds / mine.wall_seconds:.2f}",
+        phase_walls(run),
+        ""
+        if run.done_to_exit_seconds is None
+        else f"{run.done_to_exit_seconds:g}",
         f"{run.nova_cpu_seconds:g}",
         str(run.requests),
         f"{run.bytes / 1024:.0f}",
@@ -135,6 +153,15 @@ def way_row(run: WayResult, mine: WayResult) -> list[str]:
     ]
 
 
+def phase_walls(run: WayResult) -> str:
+    """The wall seconds of the median run's phases (a run that sent no
+    evacuate: its whole run)."""
+    walls = {p.phase: p.wall_seconds for p in run.phases}
+    if not any(name in walls for name in PHASES):
+        return "" if not run.phases else f"whole run {run.wall_seconds:g}"
+    return " / ".join(f"{walls.get(name, 0):g}" for name in PHASES)
+
+
 def changed_item(run: WayResult) -> str:
     """Of the objects a way's polls read, those it had not seen as they
     were, and the poll bytes per such object."""
@@ -145,25 +172,24 @@ def changed_item(run: WayResult) -> str:
 
 
 class Phases(Generated):
-    """Where each way's wall time and Nova's CPU went: before its first
-    evacuate request, while it sent them, and after."""
+    """Where each way's wall time and Nova's CPU went in its median run:
+    before its first evacuate request, while it sent them, and after."""
 
     def lines(self, results: Results) -> list[str]:
         out = []
         for size in results.sizes():
-            runs = [r for r in size.ways if r.phases]
-            if not runs:
-                continue
-            names = [p.phase for p in runs[0].phases]
             rows = []
-            for run in runs:
+            for run in size.ways:
                 cells = {
                     p.phase: f"{p.wall_seconds:g} / {p.nova_cpu_seconds:g}"
                     for p in run.phases
                 }
-                rows.append([run.way, *(cells.get(x, "") for x in names)])
+                if any(name in cells for name in PHASES):
+                    rows.append([run.way, *(cells.get(x, "") for x in PHASES)])
+            if not rows:
+                continue
             out += [f"**{size.servers} servers**: wall s / Nova CPU s", ""]
-            out += rst_table(["Way", *(x.capitalize() for x in names)], rows)
+            out += rst_table(["Way", *(x.capitalize() for x in PHASES)], rows)
         return out
 
 
@@ -189,7 +215,7 @@ def behind(gap: Gap) -> str:
 class Goals(Generated):
     def lines(self, results: Results) -> list[str]:
         rows = []
-        for g in results.goals:
+        for g in goals(results):
             notes = [g.limit] if g.limit is not None else []
             if g.gap is not None:
                 notes.append(behind(g.gap))
