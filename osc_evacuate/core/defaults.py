@@ -25,6 +25,9 @@ GUARD_MAX_FRACTION = 1 / 3
 POLL_INTERVAL = 1.0
 POLL_MAX_INTERVAL = 10.0
 POLL_BACKOFF = 1.5
+# The pause between polls while requests are still going out: each poll
+# reads what changed, and competes with the evacuations for Nova's API.
+POLL_SENDING_INTERVAL = 5.0
 # Seconds without progress (or without an answer from Nova) after which
 # waiting on would be hanging. A rebuild copies the image to its host, so
 # minutes without a change of record are normal; ten are not.

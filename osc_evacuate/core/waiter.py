@@ -82,7 +82,8 @@ class Poller:
                     interval * self.policy.backoff, self.policy.max_interval
                 )
             )
-            self._pause(min(interval, left))
+            pause = self.policy.sending_interval if self._sending() else 0.0
+            self._pause(min(max(interval, pause), left))
 
     def _sending(self) -> bool:
         return self.sending is not None and self.sending.active

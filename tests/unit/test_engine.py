@@ -285,13 +285,42 @@ def test_a_server_accepted_first_is_proven_while_others_are_sent() -> None:
             gate.set()
 
     request = engine.Request(
-        options=EvacuateOptions(), wait=WAIT, max_parallel=1
+        options=EvacuateOptions(),
+        wait=WaitPolicy(timeout=600, sending_interval=0.01),
+        max_parallel=1,
     )
     report = engine.evacuate_host(
         api, "c1", request, FakeClock(), on_progress=progress
     )
     assert results(report) == {"a": "verified", "b": "verified"}
     assert sent_when_a_verified == [1]  # b's request not yet through
+
+
+def test_polls_while_sending_keep_to_the_sending_interval() -> None:
+    """Each poll competes with the evacuations for Nova's API: while a
+    request is still going out, polls come no more often than every
+    sending_interval (not every interval)."""
+    api = FakeCompute(server("a"), server("b"))
+    evacuate = api.evacuate
+    polls_before_b: list[int] = []
+
+    def slow_b(server_id: str, *args: Any) -> Any:
+        if server_id == "b":
+            time.sleep(2.5)  # b's answer takes long
+            polls_before_b.append(api.calls["migrations"])
+        return evacuate(server_id, *args)
+
+    api.evacuate = slow_b  # type: ignore[method-assign,assignment]
+    request = engine.Request(
+        options=EvacuateOptions(),
+        wait=WaitPolicy(timeout=600, interval=0.5, sending_interval=5.0),
+        max_parallel=1,
+    )
+    report = engine.evacuate_host(api, "c1", request, FakeClock())
+    assert results(report) == {"a": "verified", "b": "verified"}
+    # The plan's one read, and at most one poll in the 2.5 s (every 0.5 s
+    # would have made four).
+    assert polls_before_b and polls_before_b[0] <= 2
 
 
 def test_target_host_must_be_up_and_enabled_unless_forced() -> None:

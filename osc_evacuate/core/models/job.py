@@ -57,6 +57,8 @@ class WaitPolicy:
     interval: float = defaults.POLL_INTERVAL  # first pause between polls
     max_interval: float = defaults.POLL_MAX_INTERVAL  # the pause, idle
     backoff: float = defaults.POLL_BACKOFF
+    # The pause while requests are still going out.
+    sending_interval: float = defaults.POLL_SENDING_INTERVAL
     retries: int = 0  # re-submissions after NoValidHost (a drain: failure)
     # host drain: a failed live migration is followed by a cold one.
     cold_fallback: bool = False
