@@ -22,7 +22,7 @@ from tests.functional.scenario import (
     evacuate_posts,
     servers_in_states,
 )
-from tests.sandbox.client import Sandbox
+from tests.sandbox.client import EVACUATE_POSTS, Sandbox
 from tests.sandbox.rest import NovaAPI
 
 
@@ -209,6 +209,45 @@ def test_polling_cost_does_not_grow_with_servers(
     assert fixed[5] == fixed[50]
     assert fixed[5]["/v2.1/servers/detail"] == 1
     assert fixed[5]["/v2.1/os-migrations"] == 1
+
+
+def test_servers_are_proven_while_later_requests_are_still_going_out(
+    sandbox: Sandbox,
+    new_compute: Callable[..., str],
+    boot_servers: Boot,
+    openstack_json: OpenstackJson,
+) -> None:
+    """The proof starts with the first accepted request: while the second
+    server's request is held on its way (12 s), the first is polled and
+    proven; both end verified."""
+    host = new_compute()
+    first, second = boot_servers(2, host=host)
+    crash(sandbox, host)
+    sandbox.reset_requests()
+    sandbox.reset_faults()
+    sandbox.delay_requests(12, **{**EVACUATE_POSTS, "skip": 1, "count": 1})
+    try:
+        rows = openstack_json(
+            "host", "evacuate", host, "--wait", "300", "--max-parallel", "1"
+        )
+    finally:
+        sandbox.reset_faults()
+    assert {r["ID"]: r["Result"] for r in rows} == {
+        first["id"]: "verified",
+        second["id"]: "verified",
+    }
+    posts = sorted(evacuate_posts(sandbox), key=lambda e: e["at"])
+    assert len(posts) == 2
+    held = posts[1]
+    answered = held["at"] + (held.get("seconds") or 0.0)
+    polls = [
+        e
+        for e in _records_polls(sandbox, host)
+        if posts[0]["at"] < e["at"] < answered
+    ]
+    # A poll while the held request was still out (before: none until the
+    # last request was answered).
+    assert polls
 
 
 def _records_polls(sandbox: Sandbox, host: str) -> list[dict[str, Any]]:
