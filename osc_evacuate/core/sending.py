@@ -11,6 +11,7 @@ never after a timeout.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -68,8 +69,7 @@ class Sending:
 
     def finish(self) -> None:
         """Hand on every message until the last worker has ended."""
-        while self.active:
-            self.take(_AWAKE)
+        self.take(math.inf)
 
     def stop(self) -> None:
         """Ctrl-C or an error: nothing more is sent (the workers check
