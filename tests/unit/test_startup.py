@@ -4,6 +4,7 @@ command's --help; the core is loaded only when one of ours runs."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -16,6 +17,16 @@ LIGHT = {
 }
 
 
+def probed(probe: str) -> str:
+    """What a new Python process running probe prints."""
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 def loaded_by(*modules: str) -> set[str]:
     probe = (
         "import sys\n"
@@ -23,13 +34,7 @@ def loaded_by(*modules: str) -> set[str]:
         + "print('\\n'.join(m for m in sys.modules "
         "if m.startswith('osc_evacuate.core')))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return set(out.split())
+    return set(probed(probe).split())
 
 
 def test_the_command_modules_load_no_core() -> None:
@@ -40,3 +45,23 @@ def test_the_command_modules_load_no_core() -> None:
         "osc_evacuate.commands.lifecycle",
     ]
     assert loaded_by(*modules) <= LIGHT
+
+
+def test_the_client_leaves_the_start_up_heap_out_of_collections() -> None:
+    """Our command's run and exit do not walk OSC's start-up objects."""
+    probe = (
+        "import gc, json\n"
+        "from osc_evacuate import plugin\n"
+        "from tests.unit.fake_session import FakeSession\n"
+        "from tests.unit.test_nova_requests import version_doc\n"
+        "class Instance:\n"
+        "    session = FakeSession(version_doc('2.96'))\n"
+        "    region_name = interface = None\n"
+        "    def get_configuration(self): return {}\n"
+        "before = gc.get_freeze_count()\n"
+        "plugin.make_client(Instance())\n"
+        "print(json.dumps([before, gc.get_freeze_count()]))\n"
+    )
+    before, after = json.loads(probed(probe))
+    assert before == 0
+    assert after > 10_000
