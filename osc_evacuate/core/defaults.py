@@ -22,7 +22,7 @@ GUARD_MAX_FRACTION = 1 / 3
 
 # --wait: the first pause between polls (seconds), growing by BACKOFF to
 # MAX_INTERVAL while nothing changes.
-POLL_INTERVAL = 1.0
+POLL_INTERVAL = 0.5
 POLL_MAX_INTERVAL = 10.0
 POLL_BACKOFF = 1.5
 # The pause between polls while requests are still going out: each poll

@@ -21,6 +21,7 @@ from osc_evacuate.commands.host import COLUMNS, EvacuateHost
 from osc_evacuate.commands.osc_columns import STOCK_COLUMNS
 from osc_evacuate.commands.plan_view import PLAN_COLUMNS
 from osc_evacuate.commands.server import EvacuateServer
+from osc_evacuate.core import defaults
 from osc_evacuate.core.api import EvacuateResponse
 from osc_evacuate.core.microversion import Microversion, mv
 from osc_evacuate.core.models import Flavor, Image
@@ -132,10 +133,11 @@ def test_host_retries_reach_the_waiter() -> None:
 
 
 def test_host_timeout_exits_4() -> None:
-    # The fake needs three polls to prove an evacuation; one second of
-    # fake time allows two.
+    # The fake needs three polls to prove an evacuation; one pause
+    # between polls of fake time allows two.
+    timeout = str(defaults.POLL_INTERVAL)
     code, rows, _ = run(
-        EvacuateHost, FakeCompute(server("a")), ["c1", "--wait", "1"]
+        EvacuateHost, FakeCompute(server("a")), ["c1", "--wait", timeout]
     )
 
     assert code == 4

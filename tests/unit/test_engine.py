@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from osc_evacuate.core import defaults
 from osc_evacuate.core.clock import nova_time, parse_nova_time, utc_now
 from osc_evacuate.core.destinations import DEST_CHECK_AFTER, DEST_CHECK_EVERY
 from osc_evacuate.core.errors import (
@@ -139,7 +140,7 @@ def test_poll_interval_backs_off_while_nothing_changes() -> None:
     clock = FakeClock()
     run(api, wait=WaitPolicy(timeout=60), clock=clock)
     sleeps = clock.sleeps
-    assert sleeps[0] == 1.0
+    assert sleeps[0] == defaults.POLL_INTERVAL
     assert sleeps[1] > sleeps[0]
     assert max(sleeps) <= 10.0
     assert sleeps[-2] == 10.0

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from osc_evacuate.core import defaults
 from osc_evacuate.core.api import EvacuateResponse
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
@@ -760,7 +761,7 @@ def test_the_pause_stays_short_while_nova_shows_progress() -> None:
     clock = FakeClock()
     report = wait_for(api, clock)
     assert report.rows[0].result is Result.VERIFIED
-    assert clock.sleeps == [1.0] * (report.polls - 1)
+    assert clock.sleeps == [defaults.POLL_INTERVAL] * (report.polls - 1)
 
 
 def test_a_fault_that_never_shows_fails_after_a_few_polls() -> None:
@@ -781,7 +782,7 @@ def test_a_fault_that_never_shows_fails_after_a_few_polls() -> None:
     # One poll sees it accepted, one sees it fail, then FAULT_POLLS more;
     # waiting for the fault is not idling: the pause does not grow.
     assert report.polls == 2 + FAULT_POLLS
-    assert clock.sleeps == [1.0] * (report.polls - 1)
+    assert clock.sleeps == [defaults.POLL_INTERVAL] * (report.polls - 1)
     assert api.calls["evacuate"] == 1  # no fault, no proof a retry helps
 
 

@@ -17,6 +17,8 @@ import logging
 import statistics
 from collections.abc import Mapping, Sequence
 
+from osc_evacuate.core import defaults
+
 from .results import BEFORE, FLOOR, OURS, Gap, Goal, Results, WayResult
 from .turns import by_turn, gap, out_of_reach
 
@@ -26,8 +28,8 @@ LOG = logging.getLogger(__name__)
 # long after stock `openstack server list` would have ended.
 STARTUP_MARGIN = 0.5
 # The exit goal: from the last record done to the exit, at most a poll
-# interval (osc-evacuate's default, 1 s) and this.
-POLL_INTERVAL = 1.0
+# interval (osc-evacuate's first pause between polls) and this.
+POLL_INTERVAL = defaults.POLL_INTERVAL
 EXIT_MARGIN = 0.5
 
 
