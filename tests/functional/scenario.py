@@ -131,3 +131,17 @@ def start_openstack(sandbox: Sandbox, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def gets_by_path(sandbox: Sandbox) -> dict[str, int]:
+    """GET requests the sandbox served, by path (ids folded), with those
+    that carry changes-since (the polls) counted apart."""
+    counts: dict[str, int] = {}
+    for entry in sandbox.requests()["log"]:
+        if entry["method"] != "GET":
+            continue
+        key = re.sub(r"[0-9a-f-]{36}", "{id}", entry["path"])
+        if "changes-since" in (entry.get("query") or ""):
+            key += " (changes-since)"
+        counts[key] = counts.get(key, 0) + 1
+    return counts

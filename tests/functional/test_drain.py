@@ -5,7 +5,6 @@ nothing twice; the polling cost does not grow with the servers."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from tests.functional.scenario import (
     NEVER_UNPROVEN,
     Boot,
     by_id,
+    gets_by_path,
     servers_in_states,
 )
 from tests.sandbox.client import Sandbox
@@ -138,19 +138,6 @@ def test_a_dead_host_is_refused_naming_host_evacuate(
     assert moves(sandbox) == []
 
 
-def _gets(sandbox: Sandbox) -> dict[str, int]:
-    """GET requests by path (ids folded), the polls counted apart."""
-    counts: dict[str, int] = {}
-    for entry in sandbox.requests()["log"]:
-        if entry["method"] != "GET":
-            continue
-        key = re.sub(r"[0-9a-f-]{36}", "{id}", entry["path"])
-        if "changes-since" in (entry.get("query") or ""):
-            key += " (changes-since)"
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def test_the_polling_cost_does_not_grow_with_servers(
     sandbox: Sandbox,
     new_compute: Callable[..., str],
@@ -164,7 +151,7 @@ def test_the_polling_cost_does_not_grow_with_servers(
         sandbox.reset_requests()
         rows = openstack_json("host", "drain", host, "--wait", "300")
         assert [r["Result"] for r in rows] == ["verified"] * count
-        gets = _gets(sandbox)
+        gets = gets_by_path(sandbox)
         cycles = gets["/v2.1/servers/detail (changes-since)"]
         records = gets["/v2.1/os-migrations"] + gets.get(
             "/v2.1/os-migrations (changes-since)", 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import re
 import subprocess
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ from tests.functional.scenario import (
     by_id,
     crash,
     evacuate_posts,
+    gets_by_path,
     servers_in_states,
 )
 from tests.sandbox.client import EVACUATE_POSTS, Sandbox
@@ -166,20 +166,6 @@ def test_rerun_waits_for_evacuations_already_submitted(
     assert evacuate_posts(sandbox) == []
 
 
-def _gets(sandbox: Sandbox) -> dict[str, int]:
-    """GET requests the sandbox served, by path (ids folded), with those
-    that carry changes-since (the polls) counted apart."""
-    counts: dict[str, int] = {}
-    for entry in sandbox.requests()["log"]:
-        if entry["method"] != "GET":
-            continue
-        key = re.sub(r"[0-9a-f-]{36}", "{id}", entry["path"])
-        if "changes-since" in (entry.get("query") or ""):
-            key += " (changes-since)"
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def test_polling_cost_does_not_grow_with_servers(
     sandbox: Sandbox,
     new_compute: Callable[..., str],
@@ -194,7 +180,7 @@ def test_polling_cost_does_not_grow_with_servers(
         sandbox.reset_requests()
         rows = openstack_json("host", "evacuate", host, "--wait", "300")
         assert [r["Result"] for r in rows] == ["verified"] * count
-        gets = _gets(sandbox)
+        gets = gets_by_path(sandbox)
         cycles = gets.pop("/v2.1/servers/detail (changes-since)")
         assert cycles >= 1
         # Each cycle: that servers poll and one read of the records, in
