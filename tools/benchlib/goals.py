@@ -27,9 +27,9 @@ LOG = logging.getLogger(__name__)
 # The start-up goal: osc-evacuate's first evacuate request at most this
 # long after stock `openstack server list` would have ended.
 STARTUP_MARGIN = 0.5
-# The exit goal: from the last record done to the exit, at most a poll
-# interval (osc-evacuate's first pause between polls) and this.
-POLL_INTERVAL = defaults.POLL_INTERVAL
+# The exit goal: from the last record done to the exit, at most
+# osc-evacuate's first pause between polls (defaults.POLL_INTERVAL) and
+# this.
 EXIT_MARGIN = 0.5
 
 
@@ -166,7 +166,7 @@ def exit_goals(mine_all: Sequence[WayResult]) -> list[Goal]:
     record turned done (Nova's updated_at) until it exits, at most a poll
     interval and 0.5 s."""
     out = []
-    limit = POLL_INTERVAL + EXIT_MARGIN
+    limit = defaults.POLL_INTERVAL + EXIT_MARGIN
     for mine in mine_all:
         each = mine.done_to_exit_seconds_of_each_run or ()
         known = [s for s in each if s is not None]
