@@ -67,7 +67,7 @@ from benchlib.clients import Clients, clients
 from benchlib.goals import goals
 from benchlib.report import RESULTS, write
 from benchlib.results import Machine, Results, load
-from benchlib.runner import MICROVERSION, SIZES, WAYS, run_sizes
+from benchlib.runner import MICROVERSION, REPEAT, SIZES, WAYS, run_sizes
 from benchlib.startup import plugin_import, startup
 
 LOG = logging.getLogger(__name__)
@@ -82,8 +82,9 @@ def parser() -> argparse.ArgumentParser:
         "--repeat",
         type=int,
         default=None,
-        help="turns at each size (default: 3 at 10 servers, 5 at 50, 1 at "
-        "200)",
+        help="turns at each size (default: "
+        + ", ".join(f"{n} at {size} servers" for size, n in REPEAT.items())
+        + ")",
     )
     parser.add_argument(
         "--startup-only",
