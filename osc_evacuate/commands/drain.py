@@ -22,6 +22,7 @@ from osc_evacuate.commands import (
     options,
     pin,
     plan_view,
+    run_columns,
 )
 from osc_evacuate.core import defaults
 
@@ -39,19 +40,9 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 COLUMNS = (
-    "ID",
-    "Name",
-    "Project",
-    "Source Host",
-    "Status Before",
+    *run_columns.SERVER,
     "Method",
-    "Action",
-    "Migration Status",
-    "Destination",
-    "Status After",
-    "Result",
-    "Error",
-    "Seconds",
+    *run_columns.OUTCOME,
     "Request ID",
 )
 LIVE_ONLY, COLD_ONLY = "live", "cold"
@@ -202,28 +193,15 @@ def method(row: ServerOutcome) -> str | None:
 
 def row_of(row: ServerOutcome) -> tuple[Any, ...]:
     return (
-        row.before.id,
-        row.before.name,
-        row.before.project_id,
-        row.before.host,
-        row.before.status or None,
+        *run_columns.server_cells(row),
         method(row),
-        row.action.value,
-        row.migration.status if row.migration else None,
-        row.destination,
-        row.status_after,
-        row.result.value,
-        row.error,
-        row.seconds,
+        *run_columns.outcome_cells(row),
         row.request_id,
     )
 
 
 def planned_row(row: ServerOutcome) -> tuple[Any, ...]:
-    values = list(row_of(row))
-    values[COLUMNS.index("Action")] = plan_view.action(row)
-    values[COLUMNS.index("Result")] = plan_view.result(row)
-    return tuple(values)
+    return tuple(run_columns.planned(COLUMNS, row_of(row), row))
 
 
 def add_move_options(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from osc_evacuate.commands import (
     host_options,
     options,
     plan_view,
+    run_columns,
 )
 
 if TYPE_CHECKING:
@@ -33,18 +34,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 COLUMNS = (
-    "ID",
-    "Name",
-    "Project",
-    "Source Host",
-    "Status Before",
-    "Action",
-    "Migration Status",
-    "Destination",
-    "Status After",
-    "Result",
-    "Error",
-    "Seconds",
+    *run_columns.SERVER,
+    *run_columns.OUTCOME,
     "Locked",
     "Request ID",
     "Fencing",
@@ -177,19 +168,10 @@ class EvacuateHost(base.Lister):
 def row_of(
     row: ServerOutcome, fencing: Fencing | str | None
 ) -> tuple[Any, ...]:
+    rescued = "rescued" if row.planned.rescue else None
     return (
-        row.before.id,
-        row.before.name,
-        row.before.project_id,
-        row.before.host,
-        row.before.status or None,
-        "rescued" if row.planned.rescue else row.action.value,
-        row.migration.status if row.migration else None,
-        row.destination,
-        row.status_after,
-        row.result.value,
-        row.error,
-        row.seconds,
+        *run_columns.server_cells(row),
+        *run_columns.outcome_cells(row, rescued),
         locked(row),
         row.request_id,
         fencing.value if isinstance(fencing, enum.Enum) else fencing,
@@ -209,9 +191,7 @@ def locked(row: ServerOutcome) -> str | None:
 
 def planned_row(row: ServerOutcome, fencing: str | None) -> tuple[Any, ...]:
     """A row of the plan in a run's columns: what a run would do."""
-    values = list(row_of(row, fencing))
-    values[COLUMNS.index("Action")] = plan_view.action(row)
-    values[COLUMNS.index("Result")] = plan_view.result(row)
+    values = run_columns.planned(COLUMNS, row_of(row, fencing), row)
     if row.planned.rescue is not None:
         values[COLUMNS.index("Action")] = "would rescue"
         values[COLUMNS.index("Rescue")] = (
