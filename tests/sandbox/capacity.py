@@ -16,7 +16,7 @@ inventory update):
   Placement sees an operator's ``reserved_host_*`` settings.
 
 No nova import: the arithmetic and the checks of the control calls' bodies.
-cloud.py applies the results to a compute's driver.
+fills.py applies the results to a compute's driver.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tests.sandbox import capacity, migrations
-from tests.sandbox.faults import FaultRules, SpawnDelays, UnknownFault
+from tests.sandbox.fault_rules import FaultRules, UnknownFault
+from tests.sandbox.faults import SpawnDelays
 from tests.sandbox.migrations import LiveMigrationFaults
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.wsgiutil import json_response, parse_json, read_body

@@ -23,7 +23,8 @@ import eventlet.wsgi
 from tests.sandbox.attached import Attached, NetworkStub, VolumeStub
 from tests.sandbox.cloud import NOVA_PASTE_CONFIG, Cloud
 from tests.sandbox.control import Control
-from tests.sandbox.faults import FaultInjector, FaultRules
+from tests.sandbox.fault_rules import FaultRules
+from tests.sandbox.faults import FaultInjector
 from tests.sandbox.identity import Keystone, url_of
 from tests.sandbox.recorder import RequestRecorder
 from tests.sandbox.router import ApiRouter, Router, WSGIApp
