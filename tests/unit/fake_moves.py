@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Any
 
 from osc_evacuate.core.api import EvacuateResponse
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import Migration, Server
+from tests.unit.fake_nova import FakeNova
 
 LIVE_STEPS = ("queued", "running", "completed")
 COLD_STEPS = ("pre-migrating", "migrating", "finished")
@@ -32,26 +32,16 @@ class Move:
     step: int = 0
 
 
-class FakeMoves:
+class FakeMoves(FakeNova):
     """Mixed into FakeCompute; uses its servers, records and clock."""
 
-    servers: dict[str, Server]
-    records: list[Migration]
-    destination: str
-    calls: Any
-
     def __init__(self) -> None:
+        super().__init__()
         self.moves: dict[int, Move] = {}
         self.live_fails: set[str] = set()  # live migrations that fail
         self.move_errors: list[ComputeAPIError] = []  # raised by the POSTs
         self.abort_errors: list[ComputeAPIError] = []  # raised by aborts
         self.aborts: list[tuple[str, int, Microversion]] = []
-
-    def now(self) -> datetime.datetime:
-        raise NotImplementedError
-
-    def change(self, server_id: str, **fields: object) -> None:
-        raise NotImplementedError
 
     def live_migrate(
         self, server_id: str, version: Microversion, body: dict[str, object]

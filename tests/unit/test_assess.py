@@ -25,7 +25,7 @@ from osc_evacuate.core.transport import Transport
 from tests.unit import engine
 from tests.unit.fake_compute import FakeClock, FakeCompute, server
 from tests.unit.fake_session import ENDPOINT, FakeSession
-from tests.unit.test_nova_requests import version_doc
+from tests.unit.nova_wire import version_doc
 
 TINY = Flavor(vcpus=1, ram=512, disk=1, name="tiny")
 CUSTOM = Flavor(

@@ -21,8 +21,8 @@ from osc_evacuate.core.models import (
     WaitPolicy,
 )
 from tests.unit import engine
+from tests.unit.command_runs import command
 from tests.unit.fake_compute import FakeClock, FakeCompute, server
-from tests.unit.test_commands_take_action import command
 
 # metadata value: priority
 PRIORITIES = {

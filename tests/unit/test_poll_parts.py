@@ -1,6 +1,6 @@
 """The parts of the wait, each on its own: the ledger of rows, the
 submitter's messages, the poll window, the destination watch and the row
-tracker (the loop that joins them is test_engine.py's)."""
+tracker (test_engine_*.py test the loop that joins them)."""
 
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def test_spares_need_wait() -> None:
     from osc_lib import exceptions
 
     from osc_evacuate.commands.host import EvacuateHost
-    from tests.unit.test_commands_take_action import command
+    from tests.unit.command_runs import command
 
     api = FakeCompute(sized("a"))
     for argv in (["--spare", "s-a"], ["--spares-from-reason", "reserved"]):

@@ -53,7 +53,7 @@ def test_the_client_leaves_the_start_up_heap_out_of_collections() -> None:
         "import gc, json\n"
         "from osc_evacuate import plugin\n"
         "from tests.unit.fake_session import FakeSession\n"
-        "from tests.unit.test_nova_requests import version_doc\n"
+        "from tests.unit.nova_wire import version_doc\n"
         "class Instance:\n"
         "    session = FakeSession(version_doc('2.96'))\n"
         "    region_name = interface = None\n"
