@@ -78,11 +78,18 @@ Routes:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tests.sandbox import capacity, migrations
+from tests.sandbox.control_bodies import (
+    parse_compute,
+    parse_delay,
+    parse_down,
+    parse_image,
+    parse_size,
+    parse_version,
+)
 from tests.sandbox.fault_rules import FaultRules, UnknownFault
 from tests.sandbox.faults import SpawnDelays
 from tests.sandbox.migrations import LiveMigrationFaults
@@ -93,12 +100,6 @@ if TYPE_CHECKING:
     from tests.sandbox.attached import Attached
 
 LOG = logging.getLogger("sandbox.control")
-
-# A host name Nova accepts and that is safe in a URL path segment.
-_HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-
-# Longest slow spawn or live migration, in seconds.
-MAX_SPAWN_DELAY = 3600.0
 
 # Routes of Control._live_migrations.
 _LIVE_MIGRATION_ROUTES = frozenset(
@@ -199,38 +200,8 @@ class Control:
         match method, route:
             case "GET", ["health"]:
                 return 200, {"ok": True}
-            case "GET", ["computes"]:
-                return 200, self.cloud.computes()
-            case "POST", ["computes"]:
-                return 201, self._add_compute(parse_json(read_body(environ)))
-            case "POST", ["computes", host, "stop"]:
-                return 200, self.cloud.stop_compute(host)
-            case "POST", ["computes", host, "start"]:
-                return 200, self.cloud.start_compute(host)
-            case "POST", ["computes", host, "reinstall"]:
-                return 200, self._reinstall(host)
-            case "GET", ["computes", host, "resources"]:
-                return 200, self.cloud.resources(host)
-            case "POST", ["computes", host, "size"]:
-                body = parse_json(read_body(environ))
-                if (
-                    not isinstance(body, dict)
-                    or not body
-                    or (set(body) - set(capacity.SIZE_FIELDS))
-                ):
-                    raise ValueError(
-                        'expected {"vcpus": 4, "memory_mb": 4096, '
-                        '"local_gb": 40} (any of them)'
-                    )
-                self.cloud.resize_compute(host, capacity.parse_size(body))
-                return 200, self.cloud.resources(host)
-            case "POST", ["computes", host, "fill"]:
-                free = capacity.parse_free(parse_json(read_body(environ)))
-                self.cloud.fill_compute(host, free)
-                return 200, self.cloud.resources(host)
-            case "POST", ["computes", host, "unfill"]:
-                self.cloud.unfill_compute(host)
-                return 200, self.cloud.resources(host)
+            case _, ["computes", *rest]:
+                return self._computes(method, rest, environ)
             case "GET", ["requests"]:
                 return 200, self.recorder.snapshot()
             case "POST", ["requests", "reset"]:
@@ -252,12 +223,7 @@ class Control:
             case _, [name] if name in _LIVE_MIGRATION_ROUTES:
                 return self._live_migrations(method, name, environ)
             case "POST", ["max-microversion"]:
-                body = parse_json(read_body(environ))
-                if not isinstance(body, dict) or "version" not in body:
-                    raise ValueError('expected {"version": "2.60" or null}')
-                version = body["version"]
-                if version is not None and not isinstance(version, str):
-                    raise ValueError("version: expected a string or null")
+                version = parse_version(parse_json(read_body(environ)))
                 self.cloud.set_max_microversion(version)
                 return 200, self._faults()
             case "POST", ["servers", server_id, "share"]:
@@ -267,12 +233,11 @@ class Control:
             case "POST", ["volumes", volume_id, "encrypt"]:
                 return 200, self.attached.encrypt_volume(volume_id)
             case "POST", ["images"]:
-                return 201, self._add_image(parse_json(read_body(environ)))
+                image, props = parse_image(parse_json(read_body(environ)))
+                made = self.cloud.add_image(image, props)
+                return 201, {"id": made, "name": image}
             case "POST", ["down-cell"]:
-                body = parse_json(read_body(environ))
-                down = body.get("down") if isinstance(body, dict) else None
-                if not isinstance(down, bool):
-                    raise ValueError('expected {"down": true or false}')
+                down = parse_down(parse_json(read_body(environ)))
                 self.cloud.set_cell_down(down)
                 return 200, self._faults()
             case "POST", ["reset-faults"]:
@@ -283,12 +248,39 @@ class Control:
                 return 202, {"ok": True}
         return 404, {"error": f"no route {method} /_sandbox/{'/'.join(route)}"}
 
-    def _add_image(self, body: Any) -> dict[str, Any]:
-        image = body.get("name") if isinstance(body, dict) else None
-        props = body.get("properties", {}) if image else None
-        if not isinstance(image, str) or not isinstance(props, dict):
-            raise ValueError('expected {"name": "...", "properties": {...}}')
-        return {"id": self.cloud.add_image(image, props), "name": image}
+    def _computes(
+        self, method: str, route: list[str], environ: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """The routes under ``/_sandbox/computes``."""
+        match method, route:
+            case "GET", []:
+                return 200, self.cloud.computes()
+            case "POST", []:
+                host, size, kind = parse_compute(
+                    parse_json(read_body(environ))
+                )
+                return 201, self.cloud.add_compute(host, size, kind)
+            case "POST", [host, "stop"]:
+                return 200, self.cloud.stop_compute(host)
+            case "POST", [host, "start"]:
+                return 200, self.cloud.start_compute(host)
+            case "POST", [host, "reinstall"]:
+                return 200, self._reinstall(host)
+            case "GET", [host, "resources"]:
+                return 200, self.cloud.resources(host)
+            case "POST", [host, "size"]:
+                size = parse_size(parse_json(read_body(environ)))
+                self.cloud.resize_compute(host, size)
+                return 200, self.cloud.resources(host)
+            case "POST", [host, "fill"]:
+                free = capacity.parse_free(parse_json(read_body(environ)))
+                self.cloud.fill_compute(host, free)
+                return 200, self.cloud.resources(host)
+            case "POST", [host, "unfill"]:
+                self.cloud.unfill_compute(host)
+                return 200, self.cloud.resources(host)
+        where = "/".join(["computes", *route])
+        return 404, {"error": f"no route {method} /_sandbox/{where}"}
 
     def _live_migrations(
         self, method: str, name: str, environ: dict[str, Any]
@@ -329,45 +321,13 @@ class Control:
             "down_cell": self.cloud.cell_down(),
         }
 
-    def _add_compute(self, body: Any) -> dict[str, Any]:
-        """``{"host": "compute10"}``, and for a new compute optionally
-        ``vcpus``, ``memory_mb``, ``local_gb``, ``hypervisor_type``."""
-        allowed = {"host", "hypervisor_type", *capacity.SIZE_FIELDS}
-        if not isinstance(body, dict) or set(body) - allowed:
-            raise ValueError(
-                'expected {"host": "<name>"}, optionally with "vcpus", '
-                '"memory_mb", "local_gb" and "hypervisor_type"'
-            )
-        host = body.get("host")
-        if not isinstance(host, str) or not _HOST.match(host):
-            raise ValueError('expected {"host": "<name>"}')
-        hypervisor_type = body.get("hypervisor_type")
-        if hypervisor_type is not None and not isinstance(
-            hypervisor_type, str
-        ):
-            raise ValueError("hypervisor_type: expected a string")
-        return self.cloud.add_compute(
-            host, capacity.parse_size(body), hypervisor_type
-        )
-
     def _delay(self, body: Any) -> tuple[float, str | None]:
         """``(seconds, host)`` from a slow-spawn or slow-live-migration
         body ``{"seconds": 5, "host": "<optional>"}``."""
-        if not isinstance(body, dict) or set(body) - {"seconds", "host"}:
-            raise ValueError('expected {"seconds": 5, "host": "<optional>"}')
-        seconds = body.get("seconds")
-        if (
-            not isinstance(seconds, int | float)
-            or isinstance(seconds, bool)
-            or not 0 <= seconds <= MAX_SPAWN_DELAY
-        ):
-            raise ValueError(
-                f"seconds: expected a number in 0..{MAX_SPAWN_DELAY:g}"
-            )
-        host = body.get("host")
+        seconds, host = parse_delay(body)
         if host is not None:
             self._known(host)
-        return float(seconds), host
+        return seconds, host
 
     def _reinstall(self, host: str) -> dict[str, Any]:
         """Wipe a stopped compute's hypervisor, then start its

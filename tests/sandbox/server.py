@@ -110,6 +110,28 @@ def _app(
     return Router(recorder, control, stubs)
 
 
+def _announce(
+    state_dir: Path, url: str, keystone: Keystone, started: float
+) -> None:
+    """Write what clients read to reach the sandbox (clouds.yaml,
+    sandbox.json), and log that it is ready."""
+    _write(state_dir / "clouds.yaml", keystone.clouds_yaml())
+    state = {
+        "url": url,
+        "pid": os.getpid(),
+        "identity_url": keystone.url,
+        "token_lifetime": keystone.token_lifetime,
+        **keystone.ids,
+    }
+    _write(state_dir / "sandbox.json", json.dumps(state) + "\n")
+    LOG.info(
+        "sandbox ready at %s (Keystone at %s) in %.1f s",
+        url,
+        keystone.url,
+        time.monotonic() - started,
+    )
+
+
 def run(
     state_dir: Path,
     computes: int,
@@ -141,21 +163,7 @@ def run(
             log_output=False,
             debug=False,
         )
-        _write(state_dir / "clouds.yaml", keystone.clouds_yaml())
-        state = {
-            "url": url,
-            "pid": os.getpid(),
-            "identity_url": keystone.url,
-            "token_lifetime": keystone.token_lifetime,
-            **keystone.ids,
-        }
-        _write(state_dir / "sandbox.json", json.dumps(state) + "\n")
-        LOG.info(
-            "sandbox ready at %s (Keystone at %s) in %.1f s",
-            url,
-            keystone.url,
-            time.monotonic() - started,
-        )
+        _announce(state_dir, url, keystone, started)
         print(f"SANDBOX READY {url}", flush=True)
 
         while stop.reason is None:
