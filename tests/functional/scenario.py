@@ -3,12 +3,15 @@ states on a host, a crash, and what the sandbox saw on the wire."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import subprocess
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
+from osc_evacuate.core.clock import parse_nova_time
 from tests.functional.conftest import OPENSTACK
 from tests.sandbox.client import Sandbox
 from tests.sandbox.rest import NovaAPI
@@ -145,3 +148,17 @@ def gets_by_path(sandbox: Sandbox) -> dict[str, int]:
             key += " (changes-since)"
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def changes_since(sandbox: Sandbox) -> list[datetime.datetime]:
+    """The changes-since of each servers poll, in the order sent."""
+    found = []
+    for entry in sandbox.requests()["log"]:
+        if entry["method"] != "GET" or not entry["path"].endswith(
+            "/servers/detail"
+        ):
+            continue
+        since = parse_qs(entry.get("query") or "").get("changes-since")
+        if since:
+            found.append(parse_nova_time(since[0]))
+    return found

@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
+from tests.functional.scenario import HOST, Boot
 from tests.sandbox.client import Sandbox, SandboxError
 from tests.sandbox.rest import NovaAPI
 
-Boot = Callable[..., list[dict[str, Any]]]
-HOST = "OS-EXT-SRV-ATTR:host"
 TASK = "OS-EXT-STS:task_state"
 LIVE = "live-migration"
 COLD = "migration"
