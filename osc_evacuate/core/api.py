@@ -155,10 +155,13 @@ class ComputeAPI(Protocol):
         or two per distinct flavor, never per server."""
         ...
 
-    def attachments(self, servers: Sequence[Server]) -> Attachments:
+    def attachments(
+        self, servers: Sequence[Server], volumes: bool = True
+    ) -> Attachments:
         """What the servers have attached that Nova refuses or breaks
         (attached_reads.py): a request per server or volume only where
-        the cloud has Manila or Cinder, one per host for Neutron."""
+        the cloud has Manila or Cinder, one per host for Neutron. Their
+        volumes are read only with ``volumes`` (whether encrypted)."""
         ...
 
     def hypervisors(self) -> list[Hypervisor]:

@@ -50,15 +50,16 @@ def read(
     services: AttachedServices,
     cloud: VersionRange,
     servers: Sequence[Server],
+    volumes: bool = True,
 ) -> Attachments:
-    """What the servers have attached, as far as the cloud can say."""
+    """What the servers have attached, as far as the cloud can say; their
+    volumes (whether encrypted) only with ``volumes``."""
     hosts = sorted({s.host for s in servers if s.host})
+    volume_ids = [v for s in servers for v in s.volumes] if volumes else []
     return Attachments(
         shares=_shares(nova, services, cloud, [s.id for s in servers]),
         accelerator_ports=_accelerator_ports(services.network, hosts),
-        encrypted_volumes=_encrypted(
-            services.volumes, [v for s in servers for v in s.volumes]
-        ),
+        encrypted_volumes=_encrypted(services.volumes, volume_ids),
     )
 
 

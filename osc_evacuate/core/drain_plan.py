@@ -149,15 +149,11 @@ def _rows(
 def _attachments(api: ComputeAPI, rows: list[PlannedRow]) -> Attachments:
     """What the servers to move have attached; their volumes are not
     read (encryption is no risk to a migration the tool can see)."""
-    todo = [
-        dataclasses.replace(r.before, volumes=())
-        for r in rows
-        if r.action is Action.SUBMITTED
-    ]
+    todo = [r.before for r in rows if r.action is Action.SUBMITTED]
     if not todo:
         return NONE
     try:
-        return api.attachments(todo)
+        return api.attachments(todo, volumes=False)
     except ComputeAPIError as exc:
         LOG.debug("attachments: not read (%s)", exc)
         return NONE

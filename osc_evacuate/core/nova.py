@@ -235,9 +235,11 @@ class NovaReads:
             )
         ]
 
-    def attachments(self, servers: Sequence[Server]) -> Attachments:
+    def attachments(
+        self, servers: Sequence[Server], volumes: bool = True
+    ) -> Attachments:
         return attached_reads.read(
-            self._http, self._attached, self.version_range(), servers
+            self._http, self._attached, self.version_range(), servers, volumes
         )
 
     def rooms(self, smallest: Mapping[str, int]) -> dict[str, Room] | None:

@@ -115,10 +115,13 @@ class FakeCatalog(FakeNova):
         self.calls["images"] += 1
         return {i: self.glance[i] for i in set(image_ids) if i in self.glance}
 
-    def attachments(self, servers: Sequence[Server]) -> Attachments:
+    def attachments(
+        self, servers: Sequence[Server], volumes: bool = True
+    ) -> Attachments:
         self.calls["attachments"] += 1
         ids = {s.id for s in servers}
-        volumes = {v for s in servers for v in s.volumes}
+        read = {v for s in servers for v in s.volumes} if volumes else set()
+        self.calls["volumes read"] += len(read)
         return Attachments(
             shares={k: v for k, v in self.attached.shares.items() if k in ids},
             accelerator_ports={
@@ -126,7 +129,7 @@ class FakeCatalog(FakeNova):
                 for k, v in self.attached.accelerator_ports.items()
                 if k in ids
             },
-            encrypted_volumes=self.attached.encrypted_volumes & volumes,
+            encrypted_volumes=self.attached.encrypted_volumes & read,
         )
 
     def flavors(self, flavor_ids: Iterable[str]) -> dict[str, Flavor]:

@@ -385,3 +385,15 @@ def test_accelerator_ports_and_shares_as_nova_refuses_them(
     if not fallback:
         assert rows["sh"].error == SHARES.says(("share-1",))
     assert sorted(report.left) == (["acc"] if fallback else ["acc", "sh"])
+
+
+def test_an_encrypted_volume_is_no_risk_to_a_move_and_is_not_read() -> None:
+    """An encrypted volume is a risk to an evacuation only
+    (test_refusals.py): drain neither reads Cinder for it nor flags it."""
+    api = living(dataclasses.replace(server("v"), volumes=("vol-1",)))
+    api.attached = Attachments(encrypted_volumes=frozenset({"vol-1"}))
+    report = run(api, DrainRequest(wait=WAIT))
+    assert results(report) == {"v": ("verified", "live")}
+    assert report.rows[0].risk is None
+    assert api.calls["attachments"] == 1
+    assert api.calls["volumes read"] == 0
