@@ -5,9 +5,10 @@ is host evacuate's), it is disabled first so that the scheduler puts
 nothing new on it, and each of its servers is moved by live or cold
 migration (drain_rows.py decides which). The plan reads the services,
 the hypervisors, the servers and both kinds of migration records from
-the host, and what the servers have attached that Nova will not move
-(attached_reads.py), and judges capacity as an evacuation's plan does;
-a dry run shows it; drain.carry_out carries it out.
+the host, at once (host_reads.py), then what the servers have attached
+that Nova will not move (attached_reads.py), and judges capacity as an
+evacuation's plan does; a dry run shows it; drain.carry_out carries it
+out.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
-from osc_evacuate.core import assess, plan, refusals, rules, selection_reads
+from osc_evacuate.core import (
+    assess,
+    host_reads,
+    plan,
+    refusals,
+    rules,
+    selection_reads,
+)
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.attached import NONE, Attachments
 from osc_evacuate.core.clock import Clock, SystemClock
-from osc_evacuate.core.computes import find_compute_service, read_services
+from osc_evacuate.core.computes import find_compute_service
 from osc_evacuate.core.drain_rows import drain_rows, with_attachments
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.journal import Journal
@@ -37,11 +46,10 @@ from osc_evacuate.core.models import (
     Migration,
     Plan,
     PlannedRow,
-    RetryPolicy,
+    Server,
     ServiceRequest,
 )
 from osc_evacuate.core.preflight import pending_requests
-from osc_evacuate.core.retry import retrying
 from osc_evacuate.core.rules import migrate
 
 LOG = logging.getLogger(__name__)
@@ -65,18 +73,22 @@ def plan_drain(
     )
     if request.filters.by_tags:
         rules.require_tags(cloud)
-    everything = read_services(api, None)
-    services = {h: find_compute_service(everything, h) for h in sources}
-    for service in services.values():
-        refusals.refuse_if_down(service)
-    hypervisors = retrying(
-        api.hypervisors, clock or SystemClock(), RetryPolicy()
-    )
-    for host in sources:
-        refusals.refuse_ironic(host, hypervisors)
-    target = request.options.host
-    refusals.check_target(target, False, set(sources), everything)
-    rows = _rows(api, sources, request, journal or Journal(None))
+    kinds = (LIVE_MIGRATION, COLD_MIGRATION)
+    with ThreadPoolExecutor(host_reads.workers(sources, kinds)) as pool:
+        read = host_reads.start(
+            pool, api, sources, kinds, clock or SystemClock()
+        )
+        everything = read.services()
+        services = {h: find_compute_service(everything, h) for h in sources}
+        for service in services.values():
+            refusals.refuse_if_down(service)
+        hypervisors = read.hypervisors()
+        for host in sources:
+            refusals.refuse_ironic(host, hypervisors)
+        target = request.options.host
+        refusals.check_target(target, False, set(sources), everything)
+        on_host, records = read.servers(), read.records()
+    rows = _rows(api, on_host, records, request, journal or Journal(None))
     assessed, check = assess.capacity_of(
         api,
         rows,
@@ -103,18 +115,19 @@ def plan_drain(
 
 def _rows(
     api: ComputeAPI,
-    sources: tuple[str, ...],
+    on_host: dict[str, list[Server]],
+    records_of: dict[str, list[Migration]],
     request: DrainRequest,
     journal: Journal,
 ) -> list[PlannedRow]:
-    on_host = {h: api.servers_on_host(h) for h in sources}
+    sources = tuple(on_host)
     everyone = [s for servers in on_host.values() for s in servers]
     flavors = api.flavors(
         {s.flavor_id for s in everyone if s.flavor is None and s.flavor_id}
     )
     rows: list[PlannedRow] = []
     for host, servers in on_host.items():
-        records = _records(api, host)
+        records = records_of[host]
         LOG.debug(
             "%d servers on %s, %d migration records from it",
             len(servers),
@@ -157,14 +170,6 @@ def _attachments(api: ComputeAPI, rows: list[PlannedRow]) -> Attachments:
     except ComputeAPIError as exc:
         LOG.debug("attachments: not read (%s)", exc)
         return NONE
-
-
-def _records(api: ComputeAPI, host: str) -> list[Migration]:
-    """Both kinds of migration record from the host."""
-    return [
-        *api.migrations(LIVE_MIGRATION, source_host=host),
-        *api.migrations(COLD_MIGRATION, source_host=host),
-    ]
 
 
 def _disable(

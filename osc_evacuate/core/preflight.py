@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from osc_evacuate.core import (
     assess,
     history,
+    host_reads,
     phases,
     plan,
     refusals,
@@ -51,11 +52,9 @@ from osc_evacuate.core.models import (
     Plan,
     PlannedRow,
     Request,
-    RetryPolicy,
     Server,
     ServiceRequest,
 )
-from osc_evacuate.core.retry import retrying
 
 LOG = logging.getLogger(__name__)
 
@@ -213,7 +212,7 @@ def plan_server(
     why = plan.refusal(server)
     if why is not None:
         raise Refused(_server_refused(server, why))
-    hypervisors = _hypervisors(api, clock or SystemClock())
+    hypervisors = host_reads.read_hypervisors(api, clock or SystemClock())
     sources: tuple[str, ...] = (server.host,) if server.host else ()
     for host in sources:
         refusals.refuse_ironic(host, hypervisors)
@@ -275,25 +274,20 @@ def _first_reads(
     api: ComputeAPI, sources: Sequence[str], request: Request, clock: Clock
 ) -> FirstReads:
     """The services, the hypervisors, and each host's servers and records,
-    read at once: none waits for another. They are judged in the order
-    they were once read in, one after another: a host refused (up, in a
-    cell Nova cannot reach, bare metal) is refused before the servers'
-    answer is looked at, so that a failed list never hides why."""
-    with ThreadPoolExecutor(2 + 2 * len(sources)) as pool:
-        services_read = pool.submit(read_services, api, None)
-        hypervisors_read = pool.submit(_hypervisors, api, clock)
-        on_host = {h: pool.submit(api.servers_on_host, h) for h in sources}
-        records = {
-            h: pool.submit(api.migrations, EVACUATION, source_host=h)
-            for h in sources
-        }
-        everything = services_read.result()
+    read at once (host_reads.py). They are judged in the order they were
+    once read in, one after another: a host refused (up, in a cell Nova
+    cannot reach, bare metal) is refused before the servers' answer is
+    looked at, so that a failed list never hides why."""
+    kinds = (EVACUATION,)
+    with ThreadPoolExecutor(host_reads.workers(sources, kinds)) as pool:
+        read = host_reads.start(pool, api, sources, kinds, clock)
+        everything = read.services()
         services = {h: _service_of(api, everything, h) for h in sources}
         for service in services.values():
             _log_service(service)
             refusals.refuse_if_up(service, request.force_down)
         refusals.check_guard(everything, sources, request)
-        hypervisors = hypervisors_read.result()
+        hypervisors = read.hypervisors()
         for host in sources:
             refusals.refuse_ironic(host, hypervisors)
         options = request.options
@@ -304,8 +298,8 @@ def _first_reads(
             services,
             everything,
             hypervisors,
-            {h: f.result() for h, f in on_host.items()},
-            {h: f.result() for h, f in records.items()},
+            read.servers(),
+            read.records(),
         )
 
 
@@ -328,13 +322,6 @@ def _log_service(service: ComputeService) -> None:
         service.forced_down,
         service.updated_at,
     )
-
-
-def _hypervisors(api: ComputeAPI, clock: Clock) -> list[Hypervisor]:
-    """Every compute node, read once per run: for the ironic check and
-    the capacity check. Transient errors are tried again; the run stops
-    on any other: bare-metal servers must never be sent by mistake."""
-    return retrying(api.hypervisors, clock, RetryPolicy())
 
 
 def _evacuated_earlier(

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import pytest
 
 from osc_evacuate.core import drain, drain_plan, drain_rows, drain_verdict
-from osc_evacuate.core.attached import ACCELERATOR_PORTS, SHARES, Attachments
 from osc_evacuate.core.errors import ComputeAPIError, Refused
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
@@ -22,30 +21,11 @@ from osc_evacuate.core.models import (
     Report,
     Server,
     ServerOutcome,
-    WaitPolicy,
 )
 from osc_evacuate.core.observation import Observation, RowPolicy
 from osc_evacuate.core.verdict import Kind, decide
+from tests.unit.drain_runs import WAIT, living, results, run
 from tests.unit.fake_compute import FakeClock, FakeCompute, server
-
-WAIT = WaitPolicy(timeout=600)
-
-
-def living(*servers: Server) -> FakeCompute:
-    return FakeCompute(*servers, up=True)
-
-
-def run(api: FakeCompute, request: DrainRequest) -> Report:
-    clock = FakeClock()
-    plan = drain_plan.plan_drain(api, ["c1"], request, clock)
-    return drain.carry_out(api, plan, request, clock)
-
-
-def results(report: Report) -> dict[str, tuple[str, str | None]]:
-    return {
-        r.id: (r.result.value, r.method.value if r.method else None)
-        for r in report.rows
-    }
 
 
 def test_live_cold_and_skipped_each_as_its_state_asks() -> None:
@@ -74,6 +54,21 @@ def test_live_cold_and_skipped_each_as_its_state_asks() -> None:
 def test_a_dead_host_is_refused_naming_host_evacuate() -> None:
     with pytest.raises(Refused, match="needs: openstack host evacuate c1"):
         run(FakeCompute(server("a")), DrainRequest(wait=WAIT))
+
+
+def test_a_dead_host_is_refused_though_its_servers_could_not_be_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plan's first reads go out together; the host's service is
+    judged first, so a failed list never hides why a drain is refused."""
+    api = FakeCompute(server("a"))
+
+    def fails(host: str) -> list[Server]:
+        raise ComputeAPIError("GET /servers/detail: 503", status=503)
+
+    monkeypatch.setattr(api, "servers_on_host", fails)
+    with pytest.raises(Refused, match="needs: openstack host evacuate c1"):
+        run(api, DrainRequest(wait=WAIT))
 
 
 def test_a_failed_live_migration_fails_or_falls_back_cold() -> None:
@@ -352,48 +347,3 @@ def test_what_endangers_or_slows_a_live_migration(case: str) -> None:
     )
     risk = drain_rows.live_risk(moved, flavor, BlockMigration(block))
     assert risk == expected
-
-
-@pytest.mark.parametrize(
-    ("fallback", "expected"),
-    [
-        (False, {"sh": ("skipped", "live"), "sh-off": ("verified", "cold")}),
-        # A share stops a live migration only: cold, it moves.
-        (True, {"sh": ("verified", "cold"), "sh-off": ("verified", "cold")}),
-    ],
-)
-def test_accelerator_ports_and_shares_as_nova_refuses_them(
-    fallback: bool, expected: dict[str, tuple[str, str | None]]
-) -> None:
-    api = living(
-        server("acc"), server("sh"), server("sh-off", "stopped"), server("a")
-    )
-    api.attached = Attachments(
-        shares={"sh": ("share-1",), "sh-off": ("share-2",)},
-        accelerator_ports={"acc": ("port-1",)},
-    )
-    wait = dataclasses.replace(WAIT, cold_fallback=fallback)
-    report = run(api, DrainRequest(wait=wait, cold_fallback=fallback))
-    # A skipped row keeps the method Nova refused.
-    assert results(report) == {
-        "acc": ("skipped", "live"),
-        "a": ("verified", "live"),
-        **expected,
-    }
-    rows = {r.id: r for r in report.rows}
-    assert rows["acc"].error == ACCELERATOR_PORTS.says(("port-1",))
-    if not fallback:
-        assert rows["sh"].error == SHARES.says(("share-1",))
-    assert sorted(report.left) == (["acc"] if fallback else ["acc", "sh"])
-
-
-def test_an_encrypted_volume_is_no_risk_to_a_move_and_is_not_read() -> None:
-    """An encrypted volume is a risk to an evacuation only
-    (test_refusals.py): drain neither reads Cinder for it nor flags it."""
-    api = living(dataclasses.replace(server("v"), volumes=("vol-1",)))
-    api.attached = Attachments(encrypted_volumes=frozenset({"vol-1"}))
-    report = run(api, DrainRequest(wait=WAIT))
-    assert results(report) == {"v": ("verified", "live")}
-    assert report.rows[0].risk is None
-    assert api.calls["attachments"] == 1
-    assert api.calls["volumes read"] == 0

@@ -1,0 +1,96 @@
+"""The first reads of a plan for whole hosts (host evacuate, host drain),
+sent at once: the compute services, the hypervisors, and each host's
+servers and migration records. None waits for another.
+
+Each plan judges the answers in its own order (preflight.py, drain_plan.py):
+a host refused (up or down, in a cell Nova cannot reach, bare metal) is
+refused before the servers' answer is looked at, so that a failed list
+never hides why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from osc_evacuate.core.api import ComputeAPI
+from osc_evacuate.core.clock import Clock
+from osc_evacuate.core.computes import read_services
+from osc_evacuate.core.models import (
+    ComputeService,
+    Hypervisor,
+    Migration,
+    RetryPolicy,
+    Server,
+)
+from osc_evacuate.core.retry import retrying
+
+LOG = logging.getLogger(__name__)
+
+
+def read_hypervisors(api: ComputeAPI, clock: Clock) -> list[Hypervisor]:
+    """Every compute node, read once per run: for the ironic check and
+    the capacity check. Transient errors are tried again; the run stops
+    on any other: bare-metal servers must never be sent by mistake."""
+    return retrying(api.hypervisors, clock, RetryPolicy())
+
+
+@dataclasses.dataclass(frozen=True)
+class HostReads:
+    """The reads under way; each answer is waited for when asked."""
+
+    _services: Future[list[ComputeService]]
+    _hypervisors: Future[list[Hypervisor]]
+    _servers: dict[str, Future[list[Server]]]
+    _records: dict[tuple[str, str], Future[list[Migration]]]
+
+    def services(self) -> list[ComputeService]:
+        """Every compute service."""
+        return self._services.result()
+
+    def hypervisors(self) -> list[Hypervisor]:
+        return self._hypervisors.result()
+
+    def servers(self) -> dict[str, list[Server]]:
+        """Each host's servers, by host."""
+        return {host: read.result() for host, read in self._servers.items()}
+
+    def records(self) -> dict[str, list[Migration]]:
+        """Each host's migration records of the kinds asked, by host."""
+        out: dict[str, list[Migration]] = {h: [] for h in self._servers}
+        for (host, _kind), read in self._records.items():
+            out[host] += read.result()
+        return out
+
+
+def start(
+    pool: ThreadPoolExecutor,
+    api: ComputeAPI,
+    sources: Sequence[str],
+    record_types: Sequence[str],
+    clock: Clock,
+) -> HostReads:
+    """Send the reads on ``pool`` (workers() threads)."""
+    LOG.debug(
+        "reading the services, the hypervisors, and the servers and %s "
+        "records of %s at once",
+        " and ".join(record_types),
+        ", ".join(sources),
+    )
+    return HostReads(
+        pool.submit(read_services, api, None),
+        pool.submit(read_hypervisors, api, clock),
+        {h: pool.submit(api.servers_on_host, h) for h in sources},
+        {
+            (h, kind): pool.submit(api.migrations, kind, source_host=h)
+            for h in sources
+            for kind in record_types
+        },
+    )
+
+
+def workers(sources: Sequence[str], record_types: Sequence[str]) -> int:
+    """Threads for every read of start() at once."""
+    return 2 + (1 + len(record_types)) * len(sources)
