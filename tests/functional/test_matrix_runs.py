@@ -1,13 +1,6 @@
 """The reliability matrix, part 2: faults, server states and older
-clouds, through the real CLI on the sandbox (part 1:
-test_matrix_refusals.py).
-
-Each case names the promise it checks (scenario.NEVER_*) and asserts, with
-scenario.check: the documented exit code; one clear line on stderr and
-nothing on stdout when refused, or else valid JSON on stdout; and the
-exact evacuation records Nova holds for each server, none extra, none
-twice. More cases: test_reruns.py, test_interrupt.py, test_passwords.py,
-test_wait_faults.py.
+clouds, through the real CLI on the sandbox. Its cases name and check
+their promise as part 1's do (test_matrix_refusals.py says how).
 """
 
 from __future__ import annotations
