@@ -353,20 +353,7 @@ class NovaComputeAPI(NovaReads, RetireCalls):
     # -- What the capacity check's placement rules read (assess.py) ------
 
     def server_groups(self) -> list[ServerGroup]:
-        # Nova pages them by offset, max_limit (1000) at most: an empty
-        # page ends the list (or one seen already: an offset ignored).
-        found: dict[str, ServerGroup] = {}
-        while True:
-            body = self._get(
-                "/os-server-groups", all_projects=True, offset=len(found)
-            )
-            page = [
-                parse.server_group(raw)
-                for raw in body.get("server_groups") or []
-            ]
-            if not page or page[0].id in found:
-                return list(found.values())
-            found.update((group.id, group) for group in page)
+        return side_reads.server_groups(self._http, self._read_version())
 
     def servers_by_node(self) -> dict[str, frozenset[str]] | None:
         cloud = self.version_range()

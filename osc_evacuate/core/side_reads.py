@@ -15,6 +15,7 @@ from osc_evacuate.core import parse
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import Aggregate, Flavor, Image, Room
+from osc_evacuate.core.models.cloud import ServerGroup
 from osc_evacuate.core.rules import features
 from osc_evacuate.core.transport import Transport
 
@@ -147,3 +148,21 @@ def aggregates(nova: Transport, version: Microversion) -> list[Aggregate]:
     """Every host aggregate, with its hosts and metadata (one request)."""
     body = nova.get("/os-aggregates", version)
     return [parse.aggregate(raw) for raw in body.get("aggregates") or []]
+
+
+def server_groups(nova: Transport, version: Microversion) -> list[ServerGroup]:
+    """Every server group of every project. Nova pages them by offset,
+    max_limit (1000) at most: an empty page ends the list (or one seen
+    already: an offset ignored)."""
+    found: dict[str, ServerGroup] = {}
+    while True:
+        body = nova.get(
+            "/os-server-groups", version, all_projects=True, offset=len(found)
+        )
+        page = [
+            parse.server_group(raw) for raw in body.get("server_groups") or []
+        ]
+        if not page or page[0].id in found:
+            LOG.debug("%d server groups", len(found))
+            return list(found.values())
+        found.update((group.id, group) for group in page)
