@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from osc_evacuate.core import (
     assess,
@@ -74,10 +73,9 @@ def plan_drain(
     if request.filters.by_tags:
         rules.require_tags(cloud)
     kinds = (LIVE_MIGRATION, COLD_MIGRATION)
-    with ThreadPoolExecutor(host_reads.workers(sources, kinds)) as pool:
-        read = host_reads.start(
-            pool, api, sources, kinds, clock or SystemClock()
-        )
+    with host_reads.reading(
+        api, sources, kinds, clock or SystemClock()
+    ) as read:
         everything = read.services()
         services = {h: find_compute_service(everything, h) for h in sources}
         for service in services.values():

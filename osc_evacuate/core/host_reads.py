@@ -10,9 +10,10 @@ never hides why.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from osc_evacuate.core.api import ComputeAPI
@@ -65,32 +66,30 @@ class HostReads:
         return out
 
 
-def start(
-    pool: ThreadPoolExecutor,
+@contextlib.contextmanager
+def reading(
     api: ComputeAPI,
     sources: Sequence[str],
     record_types: Sequence[str],
     clock: Clock,
-) -> HostReads:
-    """Send the reads on ``pool`` (workers() threads)."""
+) -> Iterator[HostReads]:
+    """Send every read at once; the reads under way, each answer waited
+    for when asked (and every one ended when the block ends)."""
     LOG.debug(
         "reading the services, the hypervisors, and the servers and %s "
         "records of %s at once",
         " and ".join(record_types),
         ", ".join(sources),
     )
-    return HostReads(
-        pool.submit(read_services, api, None),
-        pool.submit(read_hypervisors, api, clock),
-        {h: pool.submit(api.servers_on_host, h) for h in sources},
-        {
-            (h, kind): pool.submit(api.migrations, kind, source_host=h)
-            for h in sources
-            for kind in record_types
-        },
-    )
-
-
-def workers(sources: Sequence[str], record_types: Sequence[str]) -> int:
-    """Threads for every read of start() at once."""
-    return 2 + (1 + len(record_types)) * len(sources)
+    threads = 2 + (1 + len(record_types)) * len(sources)
+    with ThreadPoolExecutor(threads) as pool:
+        yield HostReads(
+            pool.submit(read_services, api, None),
+            pool.submit(read_hypervisors, api, clock),
+            {h: pool.submit(api.servers_on_host, h) for h in sources},
+            {
+                (h, kind): pool.submit(api.migrations, kind, source_host=h)
+                for h in sources
+                for kind in record_types
+            },
+        )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from osc_evacuate.core import (
     assess,
@@ -279,8 +278,7 @@ def _first_reads(
     cannot reach, bare metal) is refused before the servers' answer is
     looked at, so that a failed list never hides why."""
     kinds = (EVACUATION,)
-    with ThreadPoolExecutor(host_reads.workers(sources, kinds)) as pool:
-        read = host_reads.start(pool, api, sources, kinds, clock)
+    with host_reads.reading(api, sources, kinds, clock) as read:
         everything = read.services()
         services = {h: _service_of(api, everything, h) for h in sources}
         for service in services.values():
