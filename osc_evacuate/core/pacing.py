@@ -12,7 +12,15 @@ time evacuates 50 servers faster than two, and two than four or eight
 follows round-trip times: the window of requests in flight starts at one;
 after each round of answers it grows by one while they come about as fast
 as the fastest seen (within GROW of it), and shrinks by one when they take
-much longer (SHRINK times or more).
+much longer (SHRINK times or more), or when they take as long as one at a
+time would (the window buys nothing). A window that shrank is not tried
+again: on a Nova that shares one machine it would only shrink again.
+
+Nova answers an evacuate request before doing its work (the rebuild is
+cast to the conductor), so an answer shows the load of the requests before
+it only some answers later: a round is ROUND answers for each request in
+flight, and the first answers, of a Nova not yet busy with them, never
+decide alone.
 """
 
 from __future__ import annotations
@@ -27,17 +35,19 @@ LOG = logging.getLogger(__name__)
 GROW = 1.5  # answers within this factor of the fastest: one more
 SHRINK = 2.5  # answers this much slower than the fastest: one fewer
 RECENT = 0.5  # weight of the newest answer time in the recent average
+ROUND = 4  # answers for each request in flight before the window changes
 
 
 def next_window(
     window: int, fastest: float, recent: float, ceiling: int
-) -> int:
-    """The window for the next round, from the answer times. Pure."""
+) -> tuple[int, int]:
+    """The window for the next round, and the ceiling from then on, from
+    the answer times. Pure."""
     if recent <= GROW * fastest:
-        return min(ceiling, window + 1)
-    if recent >= SHRINK * fastest:
-        return max(1, window - 1)
-    return window
+        return min(ceiling, window + 1), ceiling
+    if window > 1 and recent >= min(SHRINK, window) * fastest:
+        return window - 1, window - 1
+    return window, ceiling
 
 
 class Pacer:
@@ -80,16 +90,17 @@ class Pacer:
                 else RECENT * seconds + (1 - RECENT) * self.recent
             )
             self._answers += 1
-            if self._answers >= self.window:
+            if self._answers >= ROUND * self.window:
                 self._answers = 0
-                window = next_window(
+                window, self.ceiling = next_window(
                     self.window, self.fastest, self.recent, self.ceiling
                 )
                 if window != self.window:
                     LOG.debug(
-                        "requests in flight: %d (answers in %.2f s, the "
-                        "fastest in %.2f s)",
+                        "requests in flight: %d, at most %d from now on "
+                        "(answers in %.2f s, the fastest in %.2f s)",
                         window,
+                        self.ceiling,
                         self.recent,
                         self.fastest,
                     )
