@@ -135,10 +135,8 @@ def test_shares_and_accelerator_ports_are_skipped_encryption_is_a_risk(
     accelerated = nova.create_server(host=fresh_host)
     port_id = sandbox.attach(accelerated["id"], "accel-port")["id"]
     encrypted = nova.create_server(host=fresh_host, volume_backed=True)
-    (volume,) = nova.get(f"/servers/{encrypted['id']}")["server"][
-        "os-extended-volumes:volumes_attached"
-    ]
-    sandbox.encrypt_volume(volume["id"])
+    volume_id = volume_of(nova, encrypted["id"])
+    sandbox.encrypt_volume(volume_id)
     plain = nova.create_server(host=fresh_host)
     crash(sandbox, fresh_host)
     sandbox.reset_requests()
@@ -149,23 +147,13 @@ def test_shares_and_accelerator_ports_are_skipped_encryption_is_a_risk(
     )
     assert plan.returncode == 0, plan.stderr
     planned = by_id(json.loads(plan.stdout))
-    share_reason = (
-        f"it has shares attached ({share_id}), and Nova refuses: Feature "
-        "not supported with instances that have shares. (no Nova release "
-        "lifts it yet)"
-    )
-    port_reason = (
-        f"it has ports with accelerators ({port_id}), and Nova refuses: "
-        "Feature not supported with Ports that have accelerators. (no Nova "
-        "release lifts it yet)"
-    )
     assert planned[shared["id"]]["Action"] == "skipped"
-    assert planned[shared["id"]]["Error"] == share_reason
+    assert planned[shared["id"]]["Error"] == share_refusal(share_id)
     assert planned[accelerated["id"]]["Action"] == "skipped"
-    assert planned[accelerated["id"]]["Error"] == port_reason
+    assert planned[accelerated["id"]]["Error"] == port_refusal(port_id)
     assert planned[encrypted["id"]]["Action"] == "would submit"
     assert (
-        f"encrypted volume {volume['id']}: the rebuild needs its key from "
+        f"encrypted volume {volume_id}: the rebuild needs its key from "
         "Barbican" in planned[encrypted["id"]]["Risk"]
     )
     assert planned[plain["id"]]["Action"] == "would submit"
@@ -181,21 +169,56 @@ def test_shares_and_accelerator_ports_are_skipped_encryption_is_a_risk(
     assert rows[plain["id"]]["Result"] == "verified"
     posted = {p["path"].split("/")[-2] for p in evacuate_posts(sandbox)}
     assert posted == {encrypted["id"], plain["id"]}
+    assert f"/volume/v3/volumes/{volume_id}" in cinder_reads(sandbox)
     refused = [shared["id"], accelerated["id"]]
     assert records_per_server(nova, refused) == dict.fromkeys(refused, 0)
     # Real Nova does refuse them, in the words the rows quote.
-    for server_id, status, words in (
-        (shared["id"], 409, "instances that have shares"),
-        (accelerated["id"], 400, "Ports that have accelerators"),
-    ):
-        resp = nova.request(
-            "POST",
-            f"/servers/{server_id}/action",
-            {"evacuate": {}},
-            microversion="2.95",
-            ok=None,
-        )
-        assert resp.status_code == status and words in resp.text, resp.text
+    nova_refuses(nova, shared["id"], 409, "instances that have shares")
+    nova_refuses(nova, accelerated["id"], 400, "Ports that have accelerators")
+
+
+def cinder_reads(sandbox: Sandbox) -> list[str]:
+    """The paths of the requests Cinder's stand-in served."""
+    log = sandbox.requests()["log"]
+    return [e["path"] for e in log if e["path"].startswith("/volume/")]
+
+
+def volume_of(nova: NovaAPI, server_id: str) -> str:
+    """The id of the server's one volume."""
+    (volume,) = nova.get(f"/servers/{server_id}")["server"][
+        "os-extended-volumes:volumes_attached"
+    ]
+    return str(volume["id"])
+
+
+def share_refusal(share_id: str) -> str:
+    return (
+        f"it has shares attached ({share_id}), and Nova refuses: Feature "
+        "not supported with instances that have shares. (no Nova release "
+        "lifts it yet)"
+    )
+
+
+def port_refusal(port_id: str) -> str:
+    return (
+        f"it has ports with accelerators ({port_id}), and Nova refuses: "
+        "Feature not supported with Ports that have accelerators. (no Nova "
+        "release lifts it yet)"
+    )
+
+
+def nova_refuses(
+    nova: NovaAPI, server_id: str, status: int, words: str
+) -> None:
+    """Nova itself answers the evacuate request with status and words."""
+    resp = nova.request(
+        "POST",
+        f"/servers/{server_id}/action",
+        {"evacuate": {}},
+        microversion="2.95",
+        ok=None,
+    )
+    assert resp.status_code == status and words in resp.text, resp.text
 
 
 @promise(NEVER_WRONG_SERVER)
@@ -208,12 +231,16 @@ def test_a_drain_moves_nothing_nova_refuses_for_what_it_has_attached(
 ) -> None:
     """Nova live-migrates no server with a share, and moves none with a
     port with an accelerator: skipped before anything is sent, and the
-    host is left with them (exit 3); a share is moved cold on asking."""
+    host is left with them (exit 3); a share is moved cold on asking. An
+    encrypted volume is no risk to a migration (its key stays where it
+    is): the plan does not name it."""
     shared = nova.create_server(host=fresh_host)
     share_id = sandbox.attach(shared["id"], "share")["share_id"]
     accelerated = nova.create_server(host=fresh_host)
     port_id = sandbox.attach(accelerated["id"], "accel-port")["id"]
     plain = nova.create_server(host=fresh_host)
+    encrypted = nova.create_server(host=fresh_host, volume_backed=True)
+    sandbox.encrypt_volume(volume_of(nova, encrypted["id"]))
     env = with_manila(sandbox, tmp_path)
     sandbox.reset_requests()
 
@@ -232,6 +259,8 @@ def test_a_drain_moves_nothing_nova_refuses_for_what_it_has_attached(
     assert planned[shared["id"]]["Action"] == "would submit"
     assert planned[shared["id"]]["Method"].startswith("cold")
     assert f"shares attached ({share_id})" in planned[shared["id"]]["Risk"]
+    assert planned[encrypted["id"]]["Method"] == "live"
+    assert planned[encrypted["id"]]["Risk"] is None
 
     proc = run_openstack(
         "host", "drain", fresh_host, "--wait", "180", "-f", "json", env=env
@@ -246,6 +275,9 @@ def test_a_drain_moves_nothing_nova_refuses_for_what_it_has_attached(
         in rows[accelerated["id"]]["Error"]
     )
     assert rows[plain["id"]]["Result"] == "verified"
+    assert rows[encrypted["id"]]["Result"] == "verified"
     moved = {e["path"].split("/")[-2] for e in moves(sandbox)}
-    assert moved == {plain["id"]}
+    assert moved == {plain["id"], encrypted["id"]}
+    # Unlike an evacuation's plan, a drain's asks Cinder nothing.
+    assert cinder_reads(sandbox) == []
     assert "2 server(s) still on it" in proc.stderr

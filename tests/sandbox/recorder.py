@@ -1,4 +1,6 @@
-"""Records every request that reaches the Nova or Placement API.
+"""Records every request that reaches the Nova or Placement API, or one of
+the stand-ins for Glance, Neutron and Cinder (``/image``, ``/network``,
+``/volume``: router.py).
 
 The plugin's tests read this through ``GET /_sandbox/requests`` to check
 what the CLI really sent (the evacuate body at each microversion, how many
@@ -93,6 +95,24 @@ class RequestRecorder:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
+        return self.record(self.app, environ, start_response)
+
+    def recording(self, app: WSGIApp) -> WSGIApp:
+        """app, its requests recorded in this log too."""
+
+        def recorded(
+            environ: dict[str, Any], start_response: Callable[..., Any]
+        ) -> Iterable[bytes]:
+            return self.record(app, environ, start_response)
+
+        return recorded
+
+    def record(
+        self,
+        app: WSGIApp,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+    ) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         entry: dict[str, Any] = {
@@ -130,7 +150,7 @@ class RequestRecorder:
             )
             return start_response(status, headers, *exc)
 
-        return _counted(self.app(environ, recording_start_response), entry)
+        return _counted(app(environ, recording_start_response), entry)
 
 
 def items_of(body: bytes) -> list[list[str]] | None:

@@ -107,7 +107,8 @@ def _app(
             VolumeStub(attached), keystone.authtoken_options("cinder")
         ),
     }
-    return Router(recorder, control, stubs)
+    recorded = {prefix: recorder.recording(s) for prefix, s in stubs.items()}
+    return Router(recorder, control, recorded)
 
 
 def _announce(
