@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from osc_evacuate.core.clock import parse_nova_time
-from tests.functional.conftest import OPENSTACK
+from tests.functional.conftest import OPENSTACK, RunOpenstack
 from tests.sandbox.client import Sandbox
 from tests.sandbox.rest import NovaAPI
 
@@ -162,3 +162,24 @@ def changes_since(sandbox: Sandbox) -> list[datetime.datetime]:
         if since:
             found.append(parse_nova_time(since[0]))
     return found
+
+
+def evacuation_show(
+    run_openstack: RunOpenstack, host: str
+) -> tuple[int, dict[str, Any]]:
+    """host evacuation show's exit code and its JSON; nothing on stderr."""
+    proc = run_openstack("host", "evacuation", "show", host, "-f", "json")
+    assert proc.stderr == ""
+    state: dict[str, Any] = json.loads(proc.stdout)
+    return proc.returncode, state
+
+
+def refused_finish(
+    run_openstack: RunOpenstack, host: str, *options: str
+) -> str:
+    """finish refused because the host must not return yet: exit 6, one
+    line on stderr (returned), nothing on stdout."""
+    proc = run_openstack("host", "evacuation", "finish", host, *options)
+    assert proc.returncode == 6, (proc.returncode, proc.stderr)
+    assert proc.stdout == ""
+    return one_line(proc.stderr)

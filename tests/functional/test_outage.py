@@ -21,7 +21,9 @@ from tests.functional.scenario import (
     check,
     crash,
     evacuate_posts,
+    evacuation_show,
     one_line,
+    refused_finish,
     start_openstack,
 )
 from tests.sandbox.client import Sandbox
@@ -199,11 +201,7 @@ def test_the_host_returns_once_its_records_are_completed(
     sandbox.crash_compute(fresh_host)
 
     def show() -> tuple[int, dict[str, Any]]:
-        proc = run_openstack(
-            "host", "evacuation", "show", fresh_host, "-f", "json"
-        )
-        assert proc.stderr == ""
-        return proc.returncode, json.loads(proc.stdout)
+        return evacuation_show(run_openstack, fresh_host)
 
     code, state = show()
     assert (code, state["Verdict"]) == (7, "evacuation incomplete")
@@ -221,14 +219,10 @@ def test_the_host_returns_once_its_records_are_completed(
     )
     assert state["Evacuation Records"] == {"done": 2}
     assert state["Forced Down"] is True
-
     # Nova refuses to clear forced-down while records are done: so does
     # finish, saying what is missing, and it changes nothing (exit 6: the
     # host must not return yet, as show says).
-    proc = run_openstack("host", "evacuation", "finish", fresh_host)
-    assert proc.returncode == 6
-    assert proc.stdout == ""
-    line = one_line(proc.stderr)
+    line = refused_finish(run_openstack, fresh_host)
     assert "2 evacuation records are still done" in line
     assert nova.service(fresh_host)["forced_down"] is True
 
@@ -246,12 +240,16 @@ def test_the_host_returns_once_its_records_are_completed(
     assert finished["Status"] == "enabled"
     service = nova.service(fresh_host)
     assert (service["forced_down"], service["status"]) == (False, "enabled")
-    deadline = time.monotonic() + 60
-    while nova.service(fresh_host)["state"] != "up":
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    wait_until_up(nova, fresh_host)
     code, state = show()
     assert (code, state["Verdict"]) == (0, "in service")
     # The evacuated servers stayed where they landed.
     for server in servers:
         assert nova.server(server["id"])["OS-EXT-SRV-ATTR:host"] != fresh_host
+
+
+def wait_until_up(nova: NovaAPI, host: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while nova.service(host)["state"] != "up":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)

@@ -7,10 +7,7 @@ would do to each record."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -19,31 +16,13 @@ from tests.functional.scenario import (
     NEVER_UNPROVEN,
     Boot,
     crash,
-    one_line,
+    evacuation_show,
+    refused_finish,
 )
 from tests.sandbox.client import Sandbox
 from tests.sandbox.rest import NovaAPI
 
 ONLY_COPY = "destroys the local guest, the server's only copy"
-
-
-def refused_finish(
-    run_openstack: RunOpenstack, host: str, *options: str
-) -> str:
-    """finish refused because the host must not return yet: exit 6, one
-    line on stderr (returned), nothing on stdout."""
-    proc = run_openstack("host", "evacuation", "finish", host, *options)
-    assert proc.returncode == 6, (proc.returncode, proc.stderr)
-    assert proc.stdout == ""
-    return one_line(proc.stderr)
-
-
-def show(run_openstack: RunOpenstack, host: str) -> tuple[int, Any]:
-    proc: subprocess.CompletedProcess[str] = run_openstack(
-        "host", "evacuation", "show", host, "-f", "json"
-    )
-    assert proc.stderr == ""
-    return proc.returncode, json.loads(proc.stdout)
 
 
 def still_forced_down(nova: NovaAPI, host: str) -> bool:
@@ -76,7 +55,7 @@ def test_finish_is_refused_while_an_evacuation_is_accepted(
         assert server["name"] in line
         assert "--force does not override this" in line
         assert still_forced_down(nova, source)
-    code, state = show(run_openstack, source)
+    code, state = evacuation_show(run_openstack, source)
     assert (code, state["Verdict"]) == (6, "evacuation under way")
     assert state["Unfinished"] == [server["id"]]
     [effect] = state["When Nova-Compute Starts"]
@@ -91,7 +70,7 @@ def test_finish_is_refused_while_an_evacuation_is_accepted(
     nova.wait_for_migration(server["id"], "done", timeout=60)
     line = refused_finish(run_openstack, source)
     assert "1 evacuation record is still done" in line
-    code, state = show(run_openstack, source)
+    code, state = evacuation_show(run_openstack, source)
     assert (code, state["Verdict"]) == (
         6,
         "waiting for nova-compute to restart",
@@ -128,7 +107,7 @@ def test_finish_is_refused_while_an_evacuation_is_pre_migrating(
         f"({servers[0]['name']} ({servers[0]['id']}) pre-migrating)"
     ) in line
     assert still_forced_down(nova, source)
-    code, state = show(run_openstack, source)
+    code, state = evacuation_show(run_openstack, source)
     assert (code, state["Verdict"]) == (6, "evacuation under way")
     assert state["When Nova-Compute Starts"] == [
         f"{servers[0]['name']} ({servers[0]['id']}) pre-migrating: "

@@ -86,7 +86,14 @@ def test_placement_over_http_is_the_computes_placement(
     )
     assert refused.status_code == 403
 
-    # Recorded under /placement; Nova's keys are unchanged.
+    recorded_under_placement(sandbox)
+    nova.servers(host=fresh_host)
+    assert sandbox.request_counts()["GET /v2.1/servers/detail"] == 1
+
+
+def recorded_under_placement(sandbox: Sandbox) -> None:
+    """The requests above are recorded under /placement; Nova's keys are
+    unchanged."""
     recorded = sandbox.requests()
     assert {
         key: count
@@ -107,8 +114,6 @@ def test_placement_over_http_is_the_computes_placement(
         ("1.39", 200),
         (None, 403),
     ]
-    nova.servers(host=fresh_host)
-    assert sandbox.request_counts()["GET /v2.1/servers/detail"] == 1
 
 
 def test_placement_fault_rules(sandbox: Sandbox, nova: NovaAPI) -> None:

@@ -68,7 +68,18 @@ def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
     sandbox.slow_spawn(600, host=target)
     sandbox.reset_requests()
 
-    # 1. The destination dies while it rebuilds them.
+    stuck_when_the_destination_dies(sandbox, nova, source, target, ids)
+    a_rerun_is_stuck_at_once(sandbox, nova, run_openstack, source, ids)
+    reset_they_are_evacuated_once_more(
+        sandbox, nova, run_openstack, (source, target), ids
+    )
+
+
+def stuck_when_the_destination_dies(
+    sandbox: Sandbox, nova: NovaAPI, source: str, target: str, ids: list[str]
+) -> None:
+    """1. The destination dies while it rebuilds them: stuck, found out by
+    reading its service, not by a timeout."""
     proc = start_openstack(
         sandbox, "host", "evacuate", source, "--target-host", target, "--wait"
     )
@@ -80,7 +91,6 @@ def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
     out, err = proc.communicate(timeout=180)
 
     assert proc.returncode == EXIT_FAILED, err
-    # Found out by reading the destination's service, not by a timeout.
     assert time.monotonic() - crashed < 90
     at_most_one_line(err)
     rows = by_id(json.loads(out))
@@ -94,32 +104,31 @@ def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
         assert f"openstack server set --state error {sid}" in row["Error"]
     assert records_per_server(nova, ids) == dict.fromkeys(ids, 1)
 
-    # 2. A rerun: stuck at once, nothing sent. Its polls look back from
-    # Nova's time of the rerun, not from the old records.
+
+def a_rerun_is_stuck_at_once(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    run_openstack: RunOpenstack,
+    source: str,
+    ids: list[str],
+) -> None:
+    """2. A rerun: stuck at once, nothing sent. Its polls look back from
+    Nova's time of the rerun, not from the old records."""
     created = max(
         parse_nova_time(m["created_at"])
         for sid in ids
         for m in nova.migrations(instance_uuid=sid)
     )
-    time.sleep(
-        max(
-            0.0,
-            (
-                created
-                + POLL_OVERLAP
-                + datetime.timedelta(seconds=5)
-                - utc_now()
-            ).total_seconds(),
-        )
-    )
+    later = created + POLL_OVERLAP + datetime.timedelta(seconds=5)
+    time.sleep(max(0.0, (later - utc_now()).total_seconds()))
     sandbox.reset_requests()
     rerun = utc_now()
-    proc2 = run_openstack(
+    proc = run_openstack(
         "host", "evacuate", source, "--wait", "-f", "json", timeout=120
     )
-    assert proc2.returncode == EXIT_FAILED, proc2.stderr
-    at_most_one_line(proc2.stderr)
-    again = by_id(json.loads(proc2.stdout))
+    assert proc.returncode == EXIT_FAILED, proc.stderr
+    at_most_one_line(proc.stderr)
+    again = by_id(json.loads(proc.stdout))
     assert {r["Result"] for r in again.values()} == {"stuck"}
     assert {r["Action"] for r in again.values()} == {"resumed"}
     assert evacuate_posts(sandbox) == []
@@ -128,20 +137,30 @@ def test_a_dead_destination_is_reported_stuck_then_evacuated_anew(
     assert min(windows) > created
     assert min(windows) >= rerun - POLL_OVERLAP - datetime.timedelta(seconds=2)
 
-    # 3. What the error says: fence (done), reset, run again.
+
+def reset_they_are_evacuated_once_more(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    run_openstack: RunOpenstack,
+    dead: tuple[str, str],
+    ids: list[str],
+) -> None:
+    """3. What the error says: fence (done), reset, run again. Each is
+    evacuated once more, to neither dead host."""
+    source, _ = dead
     for sid in ids:
         nova.reset_state(sid, "error")
     sandbox.reset_requests()
-    proc3 = run_openstack(
+    proc = run_openstack(
         "host", "evacuate", source, "--wait", "120", "-f", "json"
     )
-    assert proc3.returncode == EXIT_OK, proc3.stderr
-    assert proc3.stderr == ""
-    final = by_id(json.loads(proc3.stdout))
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert proc.stderr == ""
+    final = by_id(json.loads(proc.stdout))
     for sid, row in final.items():
         now = nova.server(sid)
         assert row["Result"] == "verified", row
-        assert row["Destination"] == now[HOST] not in (source, target)
+        assert row["Destination"] == now[HOST] not in dead
         assert row["Status After"] == now["status"] == "ACTIVE"
     posts = sorted(p["path"] for p in evacuate_posts(sandbox))
     assert posts == sorted(f"/v2.1/servers/{sid}/action" for sid in ids)

@@ -62,7 +62,29 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-class Sandbox(SandboxFaults):
+class SandboxIdentity:
+    """The sandbox's Keystone: where it is, the ids it gave, logins."""
+
+    identity_url: str
+    _ids: dict[str, dict[str, str]]
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self.identity_url}/v3"
+
+    def login(self, user: str, project: str) -> Login:
+        """``user``'s password login to ``project`` (tokens cached)."""
+        return Login.of(self.auth_url, user, project)
+
+    def project_id(self, name: str) -> str:
+        """The id Keystone gave project ``name`` (admin, demo...)."""
+        return self._ids["projects"][name]
+
+    def user_id(self, name: str) -> str:
+        return self._ids["users"][name]
+
+
+class Sandbox(SandboxFaults, SandboxIdentity):
     """One sandbox process (``python -m tests.sandbox``)."""
 
     def __init__(
@@ -172,22 +194,6 @@ class Sandbox(SandboxFaults):
         self.reader = NovaAPI(self.url, self.login("reader", "demo"))
         self.placement = PlacementAPI(self.url, self.login("admin", "admin"))
         return self
-
-    # Keystone.
-    @property
-    def auth_url(self) -> str:
-        return f"{self.identity_url}/v3"
-
-    def login(self, user: str, project: str) -> Login:
-        """``user``'s password login to ``project`` (tokens cached)."""
-        return Login.of(self.auth_url, user, project)
-
-    def project_id(self, name: str) -> str:
-        """The id Keystone gave project ``name`` (admin, demo...)."""
-        return self._ids["projects"][name]
-
-    def user_id(self, name: str) -> str:
-        return self._ids["users"][name]
 
     def _drain(self, stdout: IO[str]) -> None:
         # Keep reading so the pipe never fills and blocks the sandbox.

@@ -86,6 +86,30 @@ def url_of(listener: socket.socket) -> str:
     return f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
+def password_login(auth_url: str, user: str, project: str) -> str:
+    """A token of ``user`` in ``project``, by password."""
+    scope = {"name": project, "domain": {"id": accounts.DOMAIN_ID}}
+    body: dict[str, Any] = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": user,
+                        "domain": {"id": accounts.DOMAIN_ID},
+                        "password": accounts.PASSWORDS[user],
+                    }
+                },
+            },
+            "scope": {"project": scope},
+        }
+    }
+    resp = requests.post(f"{auth_url}/auth/tokens", json=body, timeout=30)
+    if resp.status_code != 201:
+        raise KeystoneError(f"{user} cannot log in: {resp.status_code}")
+    return str(resp.headers["X-Subject-Token"])
+
+
 class Keystone:
     """The sandbox's Keystone process, in ``<state_dir>/keystone``."""
 
@@ -176,9 +200,11 @@ class Keystone:
         Keystone's first validation by a new caller now and then answers
         403 (identity:validate_token), and the auth_token middleware would
         turn that into a 503 for the request it was checking."""
-        subject = self._login("admin", "admin")
+        subject = password_login(self.auth_url, "admin", "admin")
         for user in accounts.SERVICE_USERS:
-            caller = self._login(user, accounts.SERVICE_PROJECT)
+            caller = password_login(
+                self.auth_url, user, accounts.SERVICE_PROJECT
+            )
             while True:
                 resp = requests.get(
                     f"{self.auth_url}/auth/tokens",
@@ -195,30 +221,6 @@ class Keystone:
                         f"{user} cannot validate tokens: {resp.status_code}"
                     )
                 sleep(0.1)
-
-    def _login(self, user: str, project: str) -> str:
-        scope = {"name": project, "domain": {"id": accounts.DOMAIN_ID}}
-        body: dict[str, Any] = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": user,
-                            "domain": {"id": accounts.DOMAIN_ID},
-                            "password": accounts.PASSWORDS[user],
-                        }
-                    },
-                },
-                "scope": {"project": scope},
-            }
-        }
-        resp = requests.post(
-            f"{self.auth_url}/auth/tokens", json=body, timeout=30
-        )
-        if resp.status_code != 201:
-            raise KeystoneError(f"{user} cannot log in: {resp.status_code}")
-        return str(resp.headers["X-Subject-Token"])
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None
