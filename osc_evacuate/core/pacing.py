@@ -19,8 +19,8 @@ again: on a Nova that shares one machine it would only shrink again.
 Nova answers an evacuate request before doing its work (the rebuild is
 cast to the conductor), so an answer shows the load of the requests before
 it only some answers later: a round is ROUND answers for each request in
-flight, and the first answers, of a Nova not yet busy with them, never
-decide alone.
+flight, and the first round twice that (FIRST_ROUND), so that the first
+answers, of a Nova not yet busy with them, never decide alone.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ GROW = 1.5  # answers within this factor of the fastest: one more
 SHRINK = 2.5  # answers this much slower than the fastest: one fewer
 RECENT = 0.5  # weight of the newest answer time in the recent average
 ROUND = 4  # answers for each request in flight before the window changes
+# Answers before the first change: twice a round, as the first answers, of
+# an idle Nova, come before the work of the requests has started.
+FIRST_ROUND = 2 * ROUND
 
 
 def next_window(
@@ -60,6 +63,7 @@ class Pacer:
         self.fastest = math.inf
         self.recent: float | None = None
         self._answers = 0  # in this round
+        self._round = FIRST_ROUND  # answers that end it
         self._cond = threading.Condition()
 
     def acquire(self, cancelled: Callable[[], bool]) -> bool:
@@ -90,7 +94,7 @@ class Pacer:
                 else RECENT * seconds + (1 - RECENT) * self.recent
             )
             self._answers += 1
-            if self._answers >= ROUND * self.window:
+            if self._answers >= self._round:
                 self._answers = 0
                 window, self.ceiling = next_window(
                     self.window, self.fastest, self.recent, self.ceiling
@@ -105,4 +109,5 @@ class Pacer:
                         self.fastest,
                     )
                 self.window = window
+                self._round = ROUND * window
             self._cond.notify_all()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from osc_evacuate.core.pacing import ROUND, Pacer, next_window
+from osc_evacuate.core.pacing import FIRST_ROUND, ROUND, Pacer, next_window
 
 
 @pytest.mark.parametrize(
@@ -72,11 +72,28 @@ def test_answers_slowing_after_the_first_keep_one_at_a_time() -> None:
 
 def test_a_round_is_several_answers_a_request_in_flight() -> None:
     pacer = Pacer(4)
-    for _ in range(ROUND - 1):
+    for _ in range(FIRST_ROUND - 1):
         answer_all(pacer, 0.1)
     assert pacer.window == 1
     answer_all(pacer, 0.1)
     assert pacer.window == 2
+    # Then ROUND answers for each of the two in flight.
+    for _ in range(ROUND * 2 - 1):
+        pacer.acquire(lambda: False)
+        pacer.release(0.1)
+    assert pacer.window == 2
+    pacer.acquire(lambda: False)
+    pacer.release(0.1)
+    assert pacer.window == 3
+
+
+def test_the_first_fast_answers_of_an_idle_nova_do_not_decide() -> None:
+    # As on the sandbox: four answers in 0.1 s before the work of the
+    # first requests runs beside them, then each in 0.22 s.
+    pacer = Pacer(4)
+    for seconds in [0.1] * 4 + [0.22] * 30:
+        answer_all(pacer, seconds)
+        assert pacer.window == 1
 
 
 def test_cancel_frees_a_waiting_thread() -> None:
