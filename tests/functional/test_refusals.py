@@ -185,10 +185,8 @@ def cinder_reads(sandbox: Sandbox) -> list[str]:
 
 def volume_of(nova: NovaAPI, server_id: str) -> str:
     """The id of the server's one volume."""
-    (volume,) = nova.get(f"/servers/{server_id}")["server"][
-        "os-extended-volumes:volumes_attached"
-    ]
-    return str(volume["id"])
+    (attachment,) = nova.volume_attachments(server_id)
+    return str(attachment["volumeId"])
 
 
 def share_refusal(share_id: str) -> str:

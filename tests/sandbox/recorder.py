@@ -29,6 +29,7 @@ what it had seen already.
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import json
 import re
@@ -99,13 +100,7 @@ class RequestRecorder:
 
     def recording(self, app: WSGIApp) -> WSGIApp:
         """app, its requests recorded in this log too."""
-
-        def recorded(
-            environ: dict[str, Any], start_response: Callable[..., Any]
-        ) -> Iterable[bytes]:
-            return self.record(app, environ, start_response)
-
-        return recorded
+        return functools.partial(self.record, app)
 
     def record(
         self,
