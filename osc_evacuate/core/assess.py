@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Sequence
 
-from osc_evacuate.core import attached, capacity, demand, groups, risk
+from osc_evacuate.core import (
+    attached,
+    capacity,
+    demand,
+    groups,
+    plan_reads,
+    risk,
+)
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.errors import ComputeAPIError
 from osc_evacuate.core.groups import Where
@@ -34,16 +39,15 @@ from osc_evacuate.core.models import (
     Fit,
     Flavor,
     Hypervisor,
-    Image,
     PlannedRow,
     Server,
 )
 from osc_evacuate.core.models.cloud import ServerGroup
 from osc_evacuate.core.plan import skipped
+from osc_evacuate.core.plan_reads import Found
 
 LOG = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
 # A row the check could not judge: its flavor is not known; or nothing
 # was judged (the check says why).
 NO_FLAVOR = capacity.Judgement(Fit.UNKNOWN, "flavor not known")
@@ -57,6 +61,7 @@ def assess(
     sources: set[str],
     services: Sequence[ComputeService] | None,
     hypervisors: list[Hypervisor],
+    found: Found | None = None,
 ) -> tuple[list[PlannedRow], CapacityCheck]:
     """The rows with their risk (skipped where Nova would refuse for their
     flavor or image) and, for those to submit, their fit; and how the fit
@@ -64,23 +69,31 @@ def assess(
 
     services: every compute service, the sources' included (their zones
     are judged); None, or without the sources': read here, once, if the
-    capacity check needs them."""
-    judged = [r for r in rows if r.action is not Action.NONE]
-    flavors = _flavors(api, [r.before for r in judged])
-    images = _images(api, [r.before for r in judged])
-    found = Found(
-        flavors,
-        images,
-        _attachments(api, [r for r in judged if r.action is Action.SUBMITTED]),
-    )
+    capacity check needs them. found: what beside() read for these rows,
+    or None to read it here."""
+    found = found or beside(api, rows)
     out = [
         _risk(row, found, options.shared_storage)
         if row.action is not Action.NONE
         else row
         for row in rows
     ]
-    return _capacity(
-        api, out, options, sources, services, flavors, images, hypervisors
+    return _capacity(api, out, options, sources, services, found, hypervisors)
+
+
+def beside(
+    api: ComputeAPI,
+    rows: Sequence[PlannedRow],
+    room: plan_reads.RoomReads | None = None,
+) -> Found:
+    """What assess judges the rows by, read at once (plan_reads.py): the
+    flavors and images of every row judged, the attachments of those to
+    submit, and the room (unless under way already)."""
+    return plan_reads.read(
+        api,
+        [r.before for r in rows if r.action is not Action.NONE],
+        [r.before for r in rows if r.action is Action.SUBMITTED],
+        room,
     )
 
 
@@ -91,29 +104,15 @@ def capacity_of(
     sources: set[str],
     services: Sequence[ComputeService] | None,
     hypervisors: list[Hypervisor],
+    room: plan_reads.RoomReads | None = None,
 ) -> tuple[list[PlannedRow], CapacityCheck]:
     """The capacity check alone, for a job that judges its own risks (a
     drain): each row to submit with its fit, and how it was judged."""
     todo = [r.before for r in rows if r.action is Action.SUBMITTED]
+    found = plan_reads.read(api, todo, todo, room, attachments=False)
     return _capacity(
-        api,
-        list(rows),
-        options,
-        sources,
-        services,
-        _flavors(api, todo),
-        _images(api, todo),
-        hypervisors,
+        api, list(rows), options, sources, services, found, hypervisors
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class Found:
-    """What the plan read beside the servers, for judging their risk."""
-
-    flavors: dict[str, Flavor]
-    images: dict[str, Image]
-    attached: attached.Attachments
 
 
 def _risk(row: PlannedRow, found: Found, shared_storage: bool) -> PlannedRow:
@@ -139,44 +138,8 @@ def _risk(row: PlannedRow, found: Found, shared_storage: bool) -> PlannedRow:
     return dataclasses.replace(row, risk=joined)
 
 
-def _attachments(
-    api: ComputeAPI, rows: Sequence[PlannedRow]
-) -> attached.Attachments:
-    if not rows:
-        return attached.NONE
-    try:
-        return api.attachments([r.before for r in rows])
-    except ComputeAPIError as exc:
-        LOG.debug("attachments: not read (%s)", exc)
-        return attached.NONE
-
-
 def _flavor_of(server: Server, flavors: dict[str, Flavor]) -> Flavor | None:
     return server.flavor or flavors.get(server.flavor_id or "")
-
-
-def _flavors(api: ComputeAPI, servers: list[Server]) -> dict[str, Flavor]:
-    """Flavors Nova did not embed (before 2.47), by id."""
-    wanted = {s.flavor_id for s in servers if s.flavor is None and s.flavor_id}
-    if not wanted:
-        return {}
-    try:
-        return api.flavors(wanted)
-    except ComputeAPIError as exc:
-        LOG.debug("flavors %s: not known (%s)", sorted(wanted), exc)
-        return {}
-
-
-def _images(api: ComputeAPI, servers: list[Server]) -> dict[str, Image]:
-    wanted = {s.image_id for s in servers if s.image_id}
-    if not wanted:
-        return {}
-    try:
-        return api.images(wanted)
-    except ComputeAPIError as exc:
-        # Only a vTPM in an image goes unseen: Nova then refuses it.
-        LOG.debug("images: not known (%s)", exc)
-        return {}
 
 
 def _capacity(
@@ -185,17 +148,16 @@ def _capacity(
     options: EvacuateOptions,
     sources: set[str],
     services: Sequence[ComputeService] | None,
-    flavors: dict[str, Flavor],
-    images: dict[str, Image],
+    found: Found,
     hypervisors: list[Hypervisor],
 ) -> tuple[list[PlannedRow], CapacityCheck]:
     """Each row to submit's fit, and why (see capacity.py)."""
     todo = [r for r in rows if r.action is Action.SUBMITTED]
     asks = {}
     for row in todo:
-        flavor = _flavor_of(row.before, flavors)
+        flavor = _flavor_of(row.before, found.flavors)
         if flavor is not None:
-            image = images.get(row.before.image_id or "")
+            image = found.images.get(row.before.image_id or "")
             asks[row.id] = demand.ask_of(
                 flavor,
                 row.before.volume_backed,
@@ -204,23 +166,19 @@ def _capacity(
     if not asks:
         check = NOT_NEEDED if not todo else CapacityCheck(None, 0, "flavors")
         return _fitted(rows, {}), check
-    # Nova's server groups are read while Placement is asked for room.
-    with ThreadPoolExecutor(1) as pool:
-        found = pool.submit(_read, "server groups", api.server_groups)
-        try:
-            services, hosts, check, room = _room(
-                api, options, sources, services, hypervisors
-            )
-        except ComputeAPIError as exc:
-            LOG.debug("capacity not judged: %s", exc)
-            return _fitted(rows, {}), CapacityCheck(None, 0, str(exc))
-        groups_found = found.result() or []
+    try:
+        services, hosts, check, room = _room(
+            api, options, sources, services, (found.room, hypervisors)
+        )
+    except ComputeAPIError as exc:
+        LOG.debug("capacity not judged: %s", exc)
+        return _fitted(rows, {}), CapacityCheck(None, 0, str(exc))
     where = _where(
         api,
         list(asks),
         options,
         (sources, services, hosts, hypervisors),
-        groups_found,
+        found.room.groups(),
     )
     judged = capacity.pack(asks, room, where)
     for row in todo:
@@ -240,18 +198,20 @@ def _room(
     options: EvacuateOptions,
     sources: set[str],
     services: Sequence[ComputeService] | None,
-    hypervisors: list[Hypervisor],
+    read: tuple[plan_reads.RoomReads, list[Hypervisor]],
 ) -> tuple[
     Sequence[ComputeService], list[str], CapacityCheck, list[capacity.HostRoom]
 ]:
     """The services (read, if those given lack the sources'), the hosts
     that can take the servers, and the room on each: Placement's, or the
-    hypervisors' where Placement cannot say."""
+    hypervisors' where Placement cannot say. read: the room's reads under
+    way, and the hypervisors."""
+    under_way, hypervisors = read
     if services is None or not sources <= {s.host for s in services}:
         # The failed hosts' zones are wanted too.
         services = api.compute_services()
     hosts = _candidates(options, sources, services)
-    rooms = api.rooms(capacity.PROBE)
+    rooms = under_way.rooms()
     if rooms is not None:
         check = CapacityCheck("placement", len(hosts))
         nodes = _nodes(hosts, hypervisors)
@@ -327,20 +287,11 @@ def _pinned(api: ComputeAPI, sources: set[str]) -> dict[str, str | None]:
     2.96: then zones are not judged)."""
     out: dict[str, str | None] = {}
     for host in sorted(sources):
-        found = _read(f"pinned zones on {host}", api.pinned_zones, host)
+        found = plan_reads.read_or_none(
+            f"pinned zones on {host}", api.pinned_zones, host
+        )
         out.update(found or {})
     return out
-
-
-def _read(
-    what: str, read: Callable[..., _T | None], *args: object
-) -> _T | None:
-    """A read the rules can do without: None when Nova says no."""
-    try:
-        return read(*args)
-    except ComputeAPIError as exc:
-        LOG.debug("%s not read, not judged: %s", what, exc)
-        return None
 
 
 def _hosts_of(
@@ -348,7 +299,7 @@ def _hosts_of(
 ) -> dict[str, str] | None:
     """The host of every server of the cloud, by server id: one list of
     the compute nodes and their servers (None before 2.53)."""
-    by_node = _read("servers by node", api.servers_by_node)
+    by_node = plan_reads.read_or_none("servers by node", api.servers_by_node)
     if by_node is None:
         return None
     hosts = {hv.node: hv.host for hv in hypervisors}

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 # Requests in flight at once for the reads made per server or volume.
-READERS = 8
+# Beside them the plan has four reads in flight at most (plan_reads.py):
+# all within the session's CONNECTIONS.
+READERS = 6
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")

@@ -10,6 +10,11 @@ are rules.py's; these are this tool's choices.
 # failed host's servers all hit the scheduler and conductor at once.
 MAX_PARALLEL = 4
 
+# Reads in flight at once: the connections OSC's keystoneauth session
+# keeps to one host (requests' default pool). A request beyond them opens
+# one that urllib3 then discards, with a warning on stderr.
+CONNECTIONS = 10
+
 # --target-state: the values of models.TargetState.
 PRESERVE = "preserve"  # ACTIVE stays ACTIVE, SHUTOFF stays SHUTOFF
 STOPPED = "stopped"  # every server ends SHUTOFF

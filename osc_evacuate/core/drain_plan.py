@@ -86,14 +86,16 @@ def plan_drain(
         target = request.options.host
         refusals.check_target(target, False, set(sources), everything)
         on_host, records = read.servers(), read.records()
+        room = read.room
     rows = _rows(api, on_host, records, request, journal or Journal(None))
     assessed, check = assess.capacity_of(
         api,
         rows,
         EvacuateOptions(host=target),
         set(sources),
-        [s for s in everything if s.host not in sources],
+        everything,
         hypervisors,
+        room,
     )
     changes = tuple(
         HostChange(host, change)

@@ -1,6 +1,8 @@
 """The first reads of a plan for whole hosts (host evacuate, host drain),
-sent at once: the compute services, the hypervisors, and each host's
-servers and migration records. None waits for another.
+sent at once: the compute services, the hypervisors, each host's servers
+and migration records, and the capacity check's reads that depend on no
+server (Placement's room, the server groups: plan_reads.py). None waits
+for another.
 
 Each plan judges the answers in its own order (preflight.py, drain_plan.py):
 a host refused (up or down, in a cell Nova cannot reach, bare metal) is
@@ -16,9 +18,11 @@ import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from osc_evacuate.core import plan_reads
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.computes import read_services
+from osc_evacuate.core.defaults import CONNECTIONS
 from osc_evacuate.core.models import (
     ComputeService,
     Hypervisor,
@@ -46,6 +50,7 @@ class HostReads:
     _hypervisors: Future[list[Hypervisor]]
     _servers: dict[str, Future[list[Server]]]
     _records: dict[tuple[str, str], Future[list[Migration]]]
+    room: plan_reads.RoomReads
 
     def services(self) -> list[ComputeService]:
         """Every compute service."""
@@ -76,12 +81,13 @@ def reading(
     """Send every read at once; the reads under way, each answer waited
     for when asked (and every one ended when the block ends)."""
     LOG.debug(
-        "reading the services, the hypervisors, and the servers and %s "
-        "records of %s at once",
+        "reading the services, the hypervisors, the servers and %s "
+        "records of %s, Placement's room and the server groups at once",
         " and ".join(record_types),
         ", ".join(sources),
     )
-    threads = 2 + (1 + len(record_types)) * len(sources)
+    reads = 4 + (1 + len(record_types)) * len(sources)
+    threads = min(reads, CONNECTIONS)
     with ThreadPoolExecutor(threads) as pool:
         yield HostReads(
             pool.submit(read_services, api, None),
@@ -92,4 +98,5 @@ def reading(
                 for h in sources
                 for kind in record_types
             },
+            plan_reads.start_room(api, pool),
         )

@@ -54,6 +54,7 @@ from osc_evacuate.core.models import (
     Server,
     ServiceRequest,
 )
+from osc_evacuate.core.plan_reads import RoomReads
 
 LOG = logging.getLogger(__name__)
 
@@ -71,13 +72,13 @@ def plan_hosts(
     if request.filters.by_tags:
         rules.require_tags(api.version_range())
     read = _first_reads(api, sources, request, clock or SystemClock())
-    services, everything, hypervisors, on_host, records = read
+    services, everything, hypervisors, on_host, records, room = read
     rows = _rows(on_host, records, request, journal or Journal(None))
     rows = selection_reads.select(api, rows, request.filters)
     rows += _evacuated_earlier(api, on_host, records, request)
     rows = plan.by_host(rows, sources)
     assessed, check, chosen = _judged(
-        api, rows, request, set(sources), (everything, hypervisors)
+        api, rows, request, set(sources), (everything, hypervisors, room)
     )
     changes = (
         *(
@@ -109,19 +110,21 @@ def _judged(
     rows: list[PlannedRow],
     request: Request,
     sources: set[str],
-    read: tuple[list[ComputeService], list[Hypervisor]],
+    read: tuple[list[ComputeService], list[Hypervisor], RoomReads],
 ) -> tuple[list[PlannedRow], CapacityCheck, list[ComputeService]]:
     """The rows with their risk and fit (assess.py), with the spares that
     give room to those without (--spare, spares.py), and their phase
     (--priority-property, phases.py); read: the services and hypervisors
-    read already."""
-    services, hypervisors = read
+    read already, and the room's reads under way. What is read beside
+    the servers is read once, however often the rows are judged."""
+    services, hypervisors, room = read
+    beside = assess.beside(api, rows, room)
 
     def judge(
         now: Sequence[ComputeService],
     ) -> tuple[list[PlannedRow], CapacityCheck]:
         return assess.assess(
-            api, rows, request.options, sources, now, hypervisors
+            api, rows, request.options, sources, now, hypervisors, beside
         )
 
     assessed, check = judge(services)
@@ -266,6 +269,7 @@ FirstReads = tuple[
     list[Hypervisor],
     dict[str, list[Server]],
     dict[str, list[Migration]],
+    RoomReads,
 ]
 
 
@@ -298,6 +302,7 @@ def _first_reads(
             hypervisors,
             read.servers(),
             read.records(),
+            read.room,
         )
 
 

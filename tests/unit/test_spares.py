@@ -86,6 +86,10 @@ def test_just_enough_spares_are_enabled_and_the_rows_say_so() -> None:
         ("s-a", {"status": "enabled"}),
         ("s-b", {"status": "enabled"}),
     ]
+    # Judged with no spare, one and two: what is read beside the servers
+    # was read once.
+    reads = ("rooms", "server_groups", "images", "attachments")
+    assert {name: api.calls[name] for name in reads} == dict.fromkeys(reads, 1)
 
 
 def test_no_spare_is_enabled_when_the_servers_fit_or_none_helps() -> None:
