@@ -36,12 +36,21 @@ from benchlib.results import (
     load,
     loads,
 )
+from benchlib.runner import WAYS, turn_order
 
 UUID = "5d1c0e4e-8a1b-4c2d-9e3f-0a1b2c3d4e5f"
 
 
 def entry(at: float, method: str, path: str, size: int) -> LogEntry:
     return {"at": at, "method": method, "path": path, "bytes": size}
+
+
+def test_each_turn_runs_every_way_and_starts_with_the_next() -> None:
+    turns = [turn_order(WAYS, turn) for turn in range(len(WAYS))]
+    assert all(sorted(order) == sorted(WAYS) for order in turns)
+    assert [order[0] for order in turns] == list(WAYS)
+    assert turns[1] == [*WAYS[1:], WAYS[0]]
+    assert turn_order(WAYS, len(WAYS)) == list(WAYS)
 
 
 def test_per_cycle_figures_are_counted_from_the_log() -> None:

@@ -8,8 +8,9 @@ sampled; afterwards the sandbox's request log is counted (metrics.py),
 and the evacuation records tell when the last one turned done. Before
 each of osc-evacuate's runs, stock `openstack server list` runs once on
 the same sandbox (osc-evacuate's start is judged against it). The sizes
-run in turns, so that a slow spell of the machine hits every way; a
-way's median run is kept, with figures of every run.
+run in turns, so that a slow spell of the machine hits every way, each
+turn starting with the next way; a way's median run is kept, with
+figures of every run.
 """
 
 from __future__ import annotations
@@ -305,6 +306,14 @@ def median_run(samples: Sequence[Run]) -> WayResult:
     return WayResult.from_runs(chosen, tuple(samples))
 
 
+def turn_order(ways: Sequence[str], turn: int) -> list[str]:
+    """The ways in the order of this turn: each turn starts one later, so
+    that no way always runs first (or right after another): in one A/B,
+    whichever ran first in a pair was the slower in six of eight."""
+    start = turn % len(ways)
+    return [*ways[start:], *ways[:start]]
+
+
 def run_sizes(
     sizes: Sequence[int],
     ways: Sequence[str],
@@ -319,7 +328,7 @@ def run_sizes(
             samples: dict[str, list[Run]] = {way: [] for way in ways}
             # In turns, so that a slow spell of the machine hits all ways.
             for turn in range(repeat or REPEAT.get(n, 1)):
-                for i, way in enumerate(ways):
+                for i, way in enumerate(turn_order(ways, turn)):
                     if turn and way in ONCE:
                         LOG.debug("%s runs in the first turn only", way)
                         continue
