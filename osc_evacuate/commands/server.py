@@ -101,10 +101,10 @@ class EvacuateServer(base.ShowOne):
         request: Request,
         journal: Journal,
     ) -> Plan:
-        from osc_evacuate.core import preflight
+        from osc_evacuate.core import server_plan
 
         name = parsed_args.server
-        return preflight.plan_server(api, name, request, self.clock, journal)
+        return server_plan.plan_server(api, name, request, self.clock, journal)
 
     def take_action(
         self, parsed_args: argparse.Namespace

@@ -1,4 +1,5 @@
-"""The evacuation job: carry out a plan (preflight.plan_hosts, plan_server).
+"""The evacuation job: carry out a plan (preflight.plan_hosts,
+server_plan.plan_server).
 
 carry_out refuses what does not fit, forces the hosts' services down,
 sends the evacuations (locking each server first with --lock), and with

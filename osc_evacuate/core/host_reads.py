@@ -24,6 +24,7 @@ from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.computes import read_services
 from osc_evacuate.core.defaults import CONNECTIONS
 from osc_evacuate.core.models import (
+    EVACUATION,
     ComputeService,
     Hypervisor,
     Migration,
@@ -98,5 +99,47 @@ def reading(
                 for h in sources
                 for kind in record_types
             },
+            plan_reads.start_room(api, pool),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerReads:
+    """One server's first reads under way (server evacuate): its
+    evacuation records, every compute service, the hypervisors, and the
+    room."""
+
+    _records: Future[list[Migration]]
+    _services: Future[list[ComputeService]]
+    _hypervisors: Future[list[Hypervisor]]
+    room: plan_reads.RoomReads
+
+    def records(self) -> list[Migration]:
+        return self._records.result()
+
+    def services(self) -> list[ComputeService]:
+        """Every compute service."""
+        return self._services.result()
+
+    def hypervisors(self) -> list[Hypervisor]:
+        return self._hypervisors.result()
+
+
+@contextlib.contextmanager
+def reading_server(
+    api: ComputeAPI, server: Server, clock: Clock
+) -> Iterator[ServerReads]:
+    """Send the server's first reads at once; each answer waited for when
+    asked (and every one ended when the block ends)."""
+    LOG.debug(
+        "reading %s's evacuation records, the services, the hypervisors "
+        "and the room at once",
+        server.id,
+    )
+    with ThreadPoolExecutor(5) as pool:
+        yield ServerReads(
+            pool.submit(api.migrations, EVACUATION, instance_uuid=server.id),
+            pool.submit(read_services, api, None),
+            pool.submit(read_hypervisors, api, clock),
             plan_reads.start_room(api, pool),
         )

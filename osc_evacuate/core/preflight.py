@@ -1,10 +1,11 @@
 """Everything a run reads before it sends anything, assembled into a Plan.
 
-A plan (plan_hosts, plan_server) sends nothing that changes anything. It
-reads the hosts' compute services, the hypervisors, the servers and their
-evacuation records; refusals.py judges what must stop the run, plan.py
-decides each server's row, assess.py judges risk and capacity. A dry run
-shows the plan; evacuation.carry_out carries it out.
+A plan (plan_hosts here; server_plan.plan_server) sends nothing that
+changes anything. It reads the hosts' compute services, the hypervisors,
+the servers and their evacuation records; refusals.py judges what must
+stop the run, plan.py decides each server's row, assess.py judges risk
+and capacity. A dry run shows the plan; evacuation.carry_out carries it
+out.
 """
 
 from __future__ import annotations
@@ -33,15 +34,14 @@ from osc_evacuate.core.clock import (
     nova_time,
     parse_nova_time,
 )
-from osc_evacuate.core.computes import find_compute_service, read_services
-from osc_evacuate.core.errors import NotFound, Refused
+from osc_evacuate.core.computes import find_compute_service
+from osc_evacuate.core.errors import NotFound
 from osc_evacuate.core.fencing import how_fenced
 from osc_evacuate.core.journal import Journal
 from osc_evacuate.core.microversion import Microversion
 from osc_evacuate.core.models import (
     EVACUATION,
     SCHEDULER,
-    Action,
     CapacityCheck,
     ComputeService,
     HostChange,
@@ -68,7 +68,7 @@ def plan_hosts(
 ) -> Plan:
     """Every server of the hosts, and what a run would do with each."""
     sources = tuple(dict.fromkeys(hosts))
-    version = _choose(api, request, "--target-host")
+    version = choose_version(api, request, "--target-host")
     if request.filters.by_tags:
         rules.require_tags(api.version_range())
     read = _first_reads(api, sources, request, clock or SystemClock())
@@ -92,7 +92,7 @@ def plan_hosts(
         sources,
         version,
         tuple(assessed),
-        _target(request),
+        target_of(request),
         capacity=check,
         service_changes=changes,
         service_version=(
@@ -179,67 +179,6 @@ def pending_requests(
     return {sid: entry.until - now for sid, entry in found.items()}
 
 
-def plan_server(
-    api: ComputeAPI,
-    name_or_id: str,
-    request: Request,
-    clock: Clock | None = None,
-    journal: Journal | None = None,
-) -> Plan:
-    """The server, and what a run would do with it."""
-    version = _choose(api, request, "--host")
-    server = refusals.only_match(name_or_id, api.find_servers(name_or_id))
-    target = request.options.target_state
-    migrations = api.migrations(EVACUATION, instance_uuid=server.id)
-    services = read_services(api, server.host) if server.host else []
-    up = [s for s in services if s.is_up]
-    if up:
-        landed = history.evacuated_off(server, migrations)
-        if landed is None:
-            refusals.refuse_if_up(up[0])
-        else:
-            # Its host is the healthy destination of an earlier
-            # evacuation: report that rather than evacuate it again.
-            LOG.debug(
-                "%s was evacuated from %s by migration %s",
-                server.id,
-                landed.source_compute,
-                landed.id,
-            )
-            row = plan.already_evacuated_row(
-                server, landed, target, request.wait is not None
-            )
-            source = landed.source_compute or ""
-            return Plan((source,), version, (row,), _target(request))
-    why = plan.refusal(server)
-    if why is not None:
-        raise Refused(_server_refused(server, why))
-    hypervisors = host_reads.read_hypervisors(api, clock or SystemClock())
-    sources: tuple[str, ...] = (server.host,) if server.host else ()
-    for host in sources:
-        refusals.refuse_ironic(host, hypervisors)
-    options = request.options
-    everything = read_services(api, None) if options.host else []
-    refusals.check_target(
-        options.host, options.force, set(sources), everything
-    )
-    mine = [m for m in migrations if m.source_compute == server.host]
-    pending = pending_requests(journal or Journal(None), [server])
-    rows, check = assess.assess(
-        api,
-        plan.plan_servers([server], mine, target, pending),
-        request.options,
-        set(sources),
-        None,
-        hypervisors,
-    )
-    (row,) = rows
-    if row.action is Action.SKIPPED:
-        # What Nova would refuse for its flavor or image (a vTPM).
-        raise Refused(_server_refused(server, row.error or ""))
-    return Plan(sources, version, (row,), _target(request), capacity=check)
-
-
 def _service_of(
     api: ComputeAPI, services: Sequence[ComputeService], host: str
 ) -> ComputeService:
@@ -257,10 +196,6 @@ def _service_of(
             "lists nothing of a cell it cannot reach: if the host's cell is "
             "down, evacuate once it is back"
         ) from exc
-
-
-def _server_refused(server: Server, why: str) -> str:
-    return f"server {server.name} ({server.id}) is {server.status}: {why}"
 
 
 FirstReads = tuple[
@@ -306,7 +241,7 @@ def _first_reads(
         )
 
 
-def _choose(
+def choose_version(
     api: ComputeAPI, request: Request, host_option: str
 ) -> Microversion:
     version = rules.choose_microversion(
@@ -358,7 +293,7 @@ def _evacuated_earlier(
     ]
 
 
-def _target(request: Request) -> str:
+def target_of(request: Request) -> str:
     return request.options.host or SCHEDULER
 
 

@@ -9,7 +9,8 @@ from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import POLL_OVERLAP, Clock
 from osc_evacuate.core.evacuation import ProgressCallback, carry_out
 from osc_evacuate.core.models import Guard, Plan, Report, Request
-from osc_evacuate.core.preflight import plan_hosts, plan_server
+from osc_evacuate.core.preflight import plan_hosts
+from osc_evacuate.core.server_plan import plan_server
 
 __all__ = [
     "POLL_OVERLAP",

@@ -64,6 +64,19 @@ class Rendezvous(FakeCompute):
             "servers", lambda: FakeCompute.servers_on_host(self, host)
         )
 
+    def migrations(self, *args: Any, **kwargs: Any) -> list[Migration]:
+        return self._meet(
+            "records", lambda: FakeCompute.migrations(self, *args, **kwargs)
+        )
+
+    def compute_services(self, host: str | None = None) -> list[Any]:
+        return self._meet(
+            "services", lambda: FakeCompute.compute_services(self, host)
+        )
+
+    def hypervisors(self) -> list[Any]:
+        return self._meet("hypervisors", lambda: FakeCompute.hypervisors(self))
+
     def rooms(self, smallest: Mapping[str, int]) -> dict[str, Room] | None:
         return self._meet("rooms", lambda: FakeCompute.rooms(self, smallest))
 
@@ -109,6 +122,16 @@ def test_images_attachments_and_room_are_read_at_once() -> None:
     planned = engine.plan_server(api, "a", request, FakeClock())
     assert all(api.met.values()), api.met
     assert set(api.met) == {"images", "attachments", "rooms", "groups"}
+    assert planned.capacity.source == "placement"
+
+
+def test_a_server_s_reads_go_at_once_and_the_services_once() -> None:
+    together = {"records", "services", "hypervisors", "rooms", "groups"}
+    api = cloud(together)
+    request = Request(options=EvacuateOptions())
+    planned = engine.plan_server(api, "a", request, FakeClock())
+    assert api.met == dict.fromkeys(together, True)
+    assert api.calls["services"] == 1
     assert planned.capacity.source == "placement"
 
 
