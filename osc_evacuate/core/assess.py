@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from osc_evacuate.core import (
     attached,
@@ -105,11 +105,15 @@ def capacity_of(
     services: Sequence[ComputeService] | None,
     hypervisors: list[Hypervisor],
     room: plan_reads.RoomReads | None = None,
+    flavors: Mapping[str, Flavor] = plan_reads.NO_FLAVORS,
 ) -> tuple[list[PlannedRow], CapacityCheck]:
     """The capacity check alone, for a job that judges its own risks (a
-    drain): each row to submit with its fit, and how it was judged."""
+    drain): each row to submit with its fit, and how it was judged;
+    flavors: those read already, by id."""
     todo = [r.before for r in rows if r.action is Action.SUBMITTED]
-    found = plan_reads.read(api, todo, todo, room, attachments=False)
+    found = plan_reads.read(
+        api, todo, todo, room, attachments=False, known=flavors
+    )
     return _capacity(
         api, list(rows), options, sources, services, found, hypervisors
     )

@@ -40,6 +40,7 @@ from osc_evacuate.core.models import (
     ComputeService,
     DrainRequest,
     EvacuateOptions,
+    Flavor,
     HostChange,
     Method,
     Migration,
@@ -86,8 +87,9 @@ def plan_drain(
         target = request.options.host
         refusals.check_target(target, False, set(sources), everything)
         on_host, records = read.servers(), read.records()
-        room = read.room
-    rows = _rows(api, on_host, records, request, journal or Journal(None))
+    rows, flavors = _rows(
+        api, on_host, records, request, journal or Journal(None)
+    )
     assessed, check = assess.capacity_of(
         api,
         rows,
@@ -95,7 +97,8 @@ def plan_drain(
         set(sources),
         everything,
         hypervisors,
-        room,
+        read.room,
+        flavors,
     )
     changes = tuple(
         HostChange(host, change)
@@ -119,7 +122,9 @@ def _rows(
     records_of: dict[str, list[Migration]],
     request: DrainRequest,
     journal: Journal,
-) -> list[PlannedRow]:
+) -> tuple[list[PlannedRow], dict[str, Flavor]]:
+    """The rows of the servers still on the hosts, filtered, and the
+    flavors read for them (before 2.47), by id."""
     sources = tuple(on_host)
     everyone = [s for servers in on_host.values() for s in servers]
     flavors = api.flavors(
@@ -153,10 +158,11 @@ def _rows(
     kept = plan.filtered(plan.by_host(rows, sources), filters)
     selected = selection_reads.select(api, kept, filters)
     attached = _attachments(api, selected)
-    return [
+    rows = [
         with_attachments(row, attached, request.cold_fallback)
         for row in selected
     ]
+    return rows, flavors
 
 
 def _attachments(api: ComputeAPI, rows: list[PlannedRow]) -> Attachments:

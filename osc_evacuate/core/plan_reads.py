@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from osc_evacuate.core.models.cloud import ServerGroup
 LOG = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+NO_FLAVORS: Mapping[str, Flavor] = types.MappingProxyType({})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,14 +68,16 @@ def read(
     to_send: Sequence[Server],
     room: RoomReads | None = None,
     attachments: bool = True,
+    known: Mapping[str, Flavor] = NO_FLAVORS,
 ) -> Found:
-    """The flavors and images of the servers judged, what those to send
-    have attached (with attachments), and, unless under way already, the
-    room and the groups when any is to be sent: all at once."""
+    """The flavors (but those known) and images of the servers judged,
+    what those to send have attached (with attachments), and, unless
+    under way already, the room and the groups when any is to be sent:
+    all at once."""
     with ThreadPoolExecutor(5) as pool:
         if room is None:
             room = start_room(api, pool) if to_send else _NO_ROOM
-        flavors = pool.submit(_flavors, api, judged)
+        flavors = pool.submit(_flavors, api, judged, known)
         images = pool.submit(_images, api, judged)
         found = pool.submit(_attachments, api, to_send if attachments else [])
         return Found(flavors.result(), images.result(), found.result(), room)
@@ -112,16 +116,20 @@ def _attachments(
         return attached.NONE
 
 
-def _flavors(api: ComputeAPI, servers: Sequence[Server]) -> dict[str, Flavor]:
-    """Flavors Nova did not embed (before 2.47), by id."""
+def _flavors(
+    api: ComputeAPI, servers: Sequence[Server], known: Mapping[str, Flavor]
+) -> dict[str, Flavor]:
+    """Flavors Nova did not embed (before 2.47), by id: those known, and
+    the others read."""
     wanted = {s.flavor_id for s in servers if s.flavor is None and s.flavor_id}
-    if not wanted:
-        return {}
+    found = {fid: known[fid] for fid in wanted & set(known)}
+    if not wanted - set(found):
+        return found
     try:
-        return api.flavors(wanted)
+        return found | api.flavors(wanted - set(found))
     except ComputeAPIError as exc:
         LOG.debug("flavors %s: not known (%s)", sorted(wanted), exc)
-        return {}
+        return found
 
 
 def _images(api: ComputeAPI, servers: Sequence[Server]) -> dict[str, Image]:

@@ -5,6 +5,7 @@ and each is read once, however often the rows are judged."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +17,7 @@ from osc_evacuate.core.defaults import CONNECTIONS
 from osc_evacuate.core.models import (
     DrainRequest,
     EvacuateOptions,
+    Fit,
     Image,
     Migration,
     Request,
@@ -25,7 +27,7 @@ from osc_evacuate.core.models import (
 from osc_evacuate.core.models.cloud import ServerGroup
 from tests.unit import engine
 from tests.unit.fake_compute import FakeClock, FakeCompute
-from tests.unit.test_plan import ROOMY, sized
+from tests.unit.test_plan import ROOMY, TINY, sized
 
 _T = TypeVar("_T")
 
@@ -181,3 +183,13 @@ def test_the_reads_at_once_stay_within_the_session_s_connections() -> None:
     # What the plan reads beside the per-server reads (plan_reads.read):
     # flavors, images, Placement's room and the server groups.
     assert attached_reads.READERS + 4 <= CONNECTIONS
+
+
+def test_a_drain_before_2_47_reads_each_flavor_once() -> None:
+    old = dataclasses.replace(sized("a"), flavor=None, flavor_id="f1")
+    api = FakeCompute(old, up=True)
+    api.placement = {"c2": ROOMY}
+    api.flavor_store["f1"] = TINY
+    planned = drain_plan.plan_drain(api, ["c1"], DrainRequest(), FakeClock())
+    assert api.calls["flavors"] == 1
+    assert [r.fit for r in planned.rows] == [Fit.FITS]
