@@ -38,6 +38,7 @@ API_VERSIONS = ("1",)
 def make_client(instance: Any) -> NovaComputeAPI:
     """The compute API (and the image and placement reads) on OSC's
     keystoneauth session, at the endpoints the configuration overrides."""
+    from osc_evacuate.core import defaults
     from osc_evacuate.core.attached_reads import SERVICE_TYPES
     from osc_evacuate.core.nova import NovaComputeAPI
 
@@ -54,6 +55,7 @@ def make_client(instance: Any) -> NovaComputeAPI:
         image or "from the catalog",
         placement or "from the catalog",
     )
+    pool_connections(instance.session, defaults.CONNECTIONS)
     api = NovaComputeAPI(
         session=instance.session,
         region_name=instance.region_name,
@@ -67,6 +69,27 @@ def make_client(instance: Any) -> NovaComputeAPI:
     )
     _freeze_start_up_heap()
     return api
+
+
+def pool_connections(session: Any, connections: int) -> None:
+    """Keep that many connections to each host on OSC's keystoneauth
+    session, where it keeps requests' ten: a run's sends and polls beside
+    them are more at once (--max-parallel up to 32), and past its pool
+    urllib3 opens a connection it then discards, with a warning on
+    stderr for each. keystoneauth's own adapter, its TLS settings kept;
+    an adapter of anyone else's is left as it is."""
+    from keystoneauth1.session import TCPKeepAliveAdapter
+
+    for scheme, adapter in list(session.adapters.items()):
+        if type(adapter) is TCPKeepAliveAdapter:
+            session.mount(
+                scheme,
+                TCPKeepAliveAdapter(
+                    pool_maxsize=connections,
+                    tls_ciphers=adapter.tls_ciphers,
+                    tls_min_version=adapter.tls_min_version,
+                ),
+            )
 
 
 def _freeze_start_up_heap() -> None:

@@ -27,7 +27,7 @@ MAX_WAIT = 7 * 24 * 60 * 60
 MAX_RETRIES = 10
 # Every request in flight is a rebuild the scheduler and conductor take on
 # at once; the default is 4 (defaults.MAX_PARALLEL), Masakari uses 3.
-PARALLEL_CEILING = 32
+PARALLEL_CEILING = defaults.PARALLEL_CEILING
 
 
 class Secret(str):

@@ -40,7 +40,7 @@ LOG = logging.getLogger(__name__)
 
 # Requests in flight at once for the reads made per server or volume.
 # Beside them the plan has four reads in flight at most (plan_reads.py):
-# all within the session's CONNECTIONS.
+# all within defaults.READS_AT_ONCE.
 READERS = 6
 
 _K = TypeVar("_K")

@@ -10,10 +10,16 @@ are rules.py's; these are this tool's choices.
 # failed host's servers all hit the scheduler and conductor at once.
 MAX_PARALLEL = 4
 
-# Reads in flight at once: the connections OSC's keystoneauth session
-# keeps to one host (requests' default pool). A request beyond them opens
-# one that urllib3 then discards, with a warning on stderr.
-CONNECTIONS = 10
+# --max-parallel at most. Every request in flight is a rebuild the
+# scheduler and conductor take on at once.
+PARALLEL_CEILING = 32
+# Reads a plan has in flight at once (host_reads.py, plan_reads.py).
+READS_AT_ONCE = 10
+# Requests a run has in flight to one host at most: the sends, and the
+# polls and lock reads beside them. OSC's session keeps as many
+# connections (plugin.py; requests keeps ten): past its pool, urllib3
+# opens a connection it then discards, with a warning on stderr.
+CONNECTIONS = PARALLEL_CEILING + READS_AT_ONCE
 
 # --target-state: the values of models.TargetState.
 PRESERVE = "preserve"  # ACTIVE stays ACTIVE, SHUTOFF stays SHUTOFF

@@ -22,7 +22,7 @@ from osc_evacuate.core import plan_reads
 from osc_evacuate.core.api import ComputeAPI
 from osc_evacuate.core.clock import Clock
 from osc_evacuate.core.computes import read_services
-from osc_evacuate.core.defaults import CONNECTIONS
+from osc_evacuate.core.defaults import READS_AT_ONCE
 from osc_evacuate.core.models import (
     EVACUATION,
     ComputeService,
@@ -88,7 +88,7 @@ def reading(
         ", ".join(sources),
     )
     reads = 4 + (1 + len(record_types)) * len(sources)
-    threads = min(reads, CONNECTIONS)
+    threads = min(reads, READS_AT_ONCE)
     with ThreadPoolExecutor(threads) as pool:
         yield HostReads(
             pool.submit(read_services, api, None),

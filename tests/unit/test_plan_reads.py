@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from osc_evacuate.core import attached_reads, drain_plan, host_reads
 from osc_evacuate.core.attached import Attachments
-from osc_evacuate.core.defaults import CONNECTIONS
+from osc_evacuate.core.defaults import READS_AT_ONCE
 from osc_evacuate.core.models import (
     DrainRequest,
     EvacuateOptions,
@@ -171,18 +171,17 @@ class Counted(FakeCompute):
         )
 
 
-def test_the_reads_at_once_stay_within_the_session_s_connections() -> None:
-    """Beyond them urllib3 discards connections, saying so on stderr."""
+def test_a_plan_has_at_most_ten_reads_in_flight() -> None:
     api = Counted()
     hosts = [f"c{n}" for n in range(1, 8)]
     with host_reads.reading(api, hosts, ("a", "b"), FakeClock()) as read:
         read.servers()
         read.records()
     # 4 + 3 reads a host for 7 hosts would be 25 at once.
-    assert api.most == CONNECTIONS
+    assert api.most == READS_AT_ONCE
     # What the plan reads beside the per-server reads (plan_reads.read):
     # flavors, images, Placement's room and the server groups.
-    assert attached_reads.READERS + 4 <= CONNECTIONS
+    assert attached_reads.READERS + 4 <= READS_AT_ONCE
 
 
 def test_a_drain_before_2_47_reads_each_flavor_once() -> None:
