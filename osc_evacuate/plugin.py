@@ -82,14 +82,14 @@ def pool_connections(session: Any, connections: int) -> None:
 
     for scheme, adapter in list(session.adapters.items()):
         if type(adapter) is TCPKeepAliveAdapter:
-            session.mount(
-                scheme,
-                TCPKeepAliveAdapter(
-                    pool_maxsize=connections,
-                    tls_ciphers=adapter.tls_ciphers,
-                    tls_min_version=adapter.tls_min_version,
-                ),
-            )
+            # Its TLS settings, where this keystoneauth has them.
+            tls = {
+                name: getattr(adapter, name)
+                for name in ("tls_ciphers", "tls_min_version")
+                if hasattr(adapter, name)
+            }
+            pooled = TCPKeepAliveAdapter(pool_maxsize=connections, **tls)
+            session.mount(scheme, pooled)
 
 
 def _freeze_start_up_heap() -> None:

@@ -84,3 +84,17 @@ def test_an_adapter_of_anyone_else_s_is_left_as_it_is() -> None:
     plugin.pool_connections(session, defaults.CONNECTIONS)
     assert session.adapters["https://"] is mine
     assert session.adapters["http://"] is not mine
+
+
+def test_the_session_s_tls_settings_are_kept() -> None:
+    session = ks_session.Session(
+        tls_ciphers="HIGH:!aNULL", tls_min_version="1.2"
+    )
+    plugin.pool_connections(session, defaults.CONNECTIONS)
+    for scheme in ("https://", "http://"):
+        adapter = session.adapters[scheme]
+        assert adapter is not None
+        assert (adapter.tls_ciphers, adapter.tls_min_version) == (
+            "HIGH:!aNULL",
+            "1.2",
+        )
