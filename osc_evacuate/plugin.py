@@ -80,16 +80,21 @@ def pool_connections(session: Any, connections: int) -> None:
     an adapter of anyone else's is left as it is."""
     from keystoneauth1.session import TCPKeepAliveAdapter
 
-    for scheme, adapter in list(session.adapters.items()):
-        if type(adapter) is TCPKeepAliveAdapter:
-            # Its TLS settings, where this keystoneauth has them.
-            tls = {
-                name: getattr(adapter, name)
-                for name in ("tls_ciphers", "tls_min_version")
-                if hasattr(adapter, name)
-            }
-            pooled = TCPKeepAliveAdapter(pool_maxsize=connections, **tls)
-            session.mount(scheme, pooled)
+    http = session.session  # the requests.Session under keystoneauth's
+    for scheme, adapter in list(http.adapters.items()):
+        if type(adapter) is not TCPKeepAliveAdapter:
+            LOG.debug("%s: %s left as it is", scheme, type(adapter).__name__)
+            continue
+        # Its TLS settings, where this keystoneauth has them.
+        tls = {
+            name: getattr(adapter, name)
+            for name in ("tls_ciphers", "tls_min_version")
+            if hasattr(adapter, name)
+        }
+        http.mount(
+            scheme, TCPKeepAliveAdapter(pool_maxsize=connections, **tls)
+        )
+        LOG.debug("%s: %d connections kept to each host", scheme, connections)
 
 
 def _freeze_start_up_heap() -> None:

@@ -80,10 +80,10 @@ def test_the_session_keeps_a_connection_for_each_request_in_flight(
 def test_an_adapter_of_anyone_else_s_is_left_as_it_is() -> None:
     session = ks_session.Session()
     mine = requests.adapters.HTTPAdapter()
-    session.mount("https://", mine)
+    session.session.mount("https://", mine)
     plugin.pool_connections(session, defaults.CONNECTIONS)
-    assert session.adapters["https://"] is mine
-    assert session.adapters["http://"] is not mine
+    assert session.session.adapters["https://"] is mine
+    assert session.session.adapters["http://"] is not mine
 
 
 def test_the_session_s_tls_settings_are_kept() -> None:
@@ -92,8 +92,8 @@ def test_the_session_s_tls_settings_are_kept() -> None:
     )
     plugin.pool_connections(session, defaults.CONNECTIONS)
     for scheme in ("https://", "http://"):
-        adapter = session.adapters[scheme]
-        assert adapter is not None
+        adapter = session.session.adapters[scheme]
+        assert isinstance(adapter, ks_session.TCPKeepAliveAdapter)
         assert (adapter.tls_ciphers, adapter.tls_min_version) == (
             "HIGH:!aNULL",
             "1.2",
