@@ -8,9 +8,10 @@ Placement twice, the server groups once, and the compute services and
 hypervisors the preflight already read. Only when some rule could hold a
 server: the servers of each compute node (one list, when a server group
 has members among them) and the failed hosts' servers at 2.96 for their
-pinned zones (when the hosts are not all in one zone). What is judged is
-risk.py's, demand.py's, groups.py's and capacity.py's; this module only
-gathers their inputs and returns the rows with their judgement.
+pinned zones (when the hosts are not all in one zone). The reads beside
+the servers are plan_reads.py's; what is judged is risk.py's, demand.py's,
+groups.py's and capacity.py's; this module gathers their inputs and
+returns the rows with their judgement.
 """
 
 from __future__ import annotations
@@ -59,19 +60,16 @@ def assess(
     rows: Sequence[PlannedRow],
     options: EvacuateOptions,
     sources: set[str],
-    services: Sequence[ComputeService] | None,
+    services: Sequence[ComputeService],
     hypervisors: list[Hypervisor],
-    found: Found | None = None,
+    found: Found,
 ) -> tuple[list[PlannedRow], CapacityCheck]:
     """The rows with their risk (skipped where Nova would refuse for their
     flavor or image) and, for those to submit, their fit; and how the fit
     was judged.
 
     services: every compute service, the sources' included (their zones
-    are judged); None, or without the sources': read here, once, if the
-    capacity check needs them. found: what beside() read for these rows,
-    or None to read it here."""
-    found = found or beside(api, rows)
+    are judged); found: what beside() read for these rows."""
     out = [
         _risk(row, found, options.shared_storage)
         if row.action is not Action.NONE
@@ -84,11 +82,11 @@ def assess(
 def beside(
     api: ComputeAPI,
     rows: Sequence[PlannedRow],
-    room: plan_reads.RoomReads | None = None,
+    room: plan_reads.RoomReads,
 ) -> Found:
     """What assess judges the rows by, read at once (plan_reads.py): the
-    flavors and images of every row judged, the attachments of those to
-    submit, and the room (unless under way already)."""
+    flavors and images of every row judged and the attachments of those
+    to submit, with the room under way."""
     return plan_reads.read(
         api,
         [r.before for r in rows if r.action is not Action.NONE],
@@ -102,10 +100,10 @@ def capacity_of(
     rows: Sequence[PlannedRow],
     options: EvacuateOptions,
     sources: set[str],
-    services: Sequence[ComputeService] | None,
+    services: Sequence[ComputeService],
     hypervisors: list[Hypervisor],
-    room: plan_reads.RoomReads | None = None,
-    flavors: Mapping[str, Flavor] = plan_reads.NO_FLAVORS,
+    room: plan_reads.RoomReads,
+    flavors: Mapping[str, Flavor],
 ) -> tuple[list[PlannedRow], CapacityCheck]:
     """The capacity check alone, for a job that judges its own risks (a
     drain): each row to submit with its fit, and how it was judged;
@@ -151,7 +149,7 @@ def _capacity(
     rows: list[PlannedRow],
     options: EvacuateOptions,
     sources: set[str],
-    services: Sequence[ComputeService] | None,
+    services: Sequence[ComputeService],
     found: Found,
     hypervisors: list[Hypervisor],
 ) -> tuple[list[PlannedRow], CapacityCheck]:
@@ -171,8 +169,8 @@ def _capacity(
         check = NOT_NEEDED if not todo else CapacityCheck(None, 0, "flavors")
         return _fitted(rows, {}), check
     try:
-        services, hosts, check, room = _room(
-            api, options, sources, services, (found.room, hypervisors)
+        hosts, check, room = _room(
+            options, sources, services, (found.room, hypervisors)
         )
     except ComputeAPIError as exc:
         LOG.debug("capacity not judged: %s", exc)
@@ -198,38 +196,27 @@ def _capacity(
 
 
 def _room(
-    api: ComputeAPI,
     options: EvacuateOptions,
     sources: set[str],
-    services: Sequence[ComputeService] | None,
+    services: Sequence[ComputeService],
     read: tuple[plan_reads.RoomReads, list[Hypervisor]],
-) -> tuple[
-    Sequence[ComputeService], list[str], CapacityCheck, list[capacity.HostRoom]
-]:
-    """The services (read, if those given lack the sources'), the hosts
-    that can take the servers, and the room on each: Placement's, or the
-    hypervisors' where Placement cannot say. read: the room's reads under
-    way, and the hypervisors."""
+) -> tuple[list[str], CapacityCheck, list[capacity.HostRoom]]:
+    """The hosts that can take the servers, and the room on each:
+    Placement's, or the hypervisors' where Placement cannot say. read: the
+    room's reads under way, and the hypervisors."""
     under_way, hypervisors = read
-    if services is None or not sources <= {s.host for s in services}:
-        # The failed hosts' zones are wanted too.
-        services = api.compute_services()
     hosts = _candidates(options, sources, services)
     rooms = under_way.rooms()
     if rooms is not None:
-        check = CapacityCheck("placement", len(hosts))
         nodes = _nodes(hosts, hypervisors)
         return (
-            services,
             hosts,
-            check,
+            CapacityCheck("placement", len(hosts)),
             capacity.rooms_from_placement(nodes, rooms),
         )
-    check = CapacityCheck("hypervisor statistics", len(hosts))
     return (
-        services,
         hosts,
-        check,
+        CapacityCheck("hypervisor statistics", len(hosts)),
         capacity.rooms_from_hypervisors(hosts, hypervisors),
     )
 

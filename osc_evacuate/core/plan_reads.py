@@ -2,7 +2,7 @@
 the flavors Nova did not embed (before 2.47), the servers' images, what
 they have attached, and, for the capacity check, Placement's room and the
 server groups. None waits for another. The room and the groups depend on
-no server, so a plan of whole hosts starts them with its first reads
+no server, so every plan starts them with its first reads
 (host_reads.py), and a plan that judges several times (--spare) reads
 each of them once.
 """
@@ -66,17 +66,14 @@ def read(
     api: ComputeAPI,
     judged: Sequence[Server],
     to_send: Sequence[Server],
-    room: RoomReads | None = None,
+    room: RoomReads,
     attachments: bool = True,
     known: Mapping[str, Flavor] = NO_FLAVORS,
 ) -> Found:
-    """The flavors (but those known) and images of the servers judged,
-    what those to send have attached (with attachments), and, unless
-    under way already, the room and the groups when any is to be sent:
-    all at once."""
-    with ThreadPoolExecutor(5) as pool:
-        if room is None:
-            room = start_room(api, pool) if to_send else _NO_ROOM
+    """The flavors (but those known) and images of the servers judged, and
+    what those to send have attached (with attachments), at once; the
+    room's reads are under way already."""
+    with ThreadPoolExecutor(3) as pool:
         flavors = pool.submit(_flavors, api, judged, known)
         images = pool.submit(_images, api, judged)
         found = pool.submit(_attachments, api, to_send if attachments else [])
@@ -92,16 +89,6 @@ def read_or_none(
     except ComputeAPIError as exc:
         LOG.debug("%s not read, not judged: %s", what, exc)
         return None
-
-
-def _done(value: _T) -> Future[_T]:
-    future: Future[_T] = Future()
-    future.set_result(value)
-    return future
-
-
-# Nothing to send: nothing to find room for.
-_NO_ROOM = RoomReads(_done(None), _done(None))
 
 
 def _attachments(
