@@ -182,6 +182,7 @@ def test_the_plan_says_what_each_live_migration_risks_and_sends_nothing(
 
     assert {r["Action"] for r in rows.values()} == {"would submit"}
     assert {r["Method"] for r in rows.values()} == {"live"}
+    assert gets_by_path(sandbox)["/v2.1/os-services"] == 1
     assert rows[local["id"]]["Risk"] == "local disk: copied by block migration"
     assert rows[drive["id"]]["Risk"] == (
         "config drive: its file is copied too (block migration) unless the "

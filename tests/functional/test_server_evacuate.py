@@ -11,6 +11,7 @@ from tests.functional.scenario import (
     Boot,
     crash,
     evacuate_posts,
+    gets_by_path,
 )
 from tests.sandbox.client import Sandbox
 from tests.sandbox.rest import NovaAPI
@@ -26,12 +27,15 @@ def test_osc_style_wait_before_the_server_returns_json(
     (server,) = boot_servers(1, host=fresh_host, project="demo")
     nova.stop_server(server["id"])
     crash(sandbox, fresh_host)
+    sandbox.reset_requests()
 
     # OSC's spelling: a bare --wait, then the server, by name, found by an
     # admin in another project.
     proc = run_openstack(
         "server", "evacuate", "--wait", server["name"], "-f", "json"
     )
+    # The compute services read once, for the host and the capacity check.
+    assert gets_by_path(sandbox)["/v2.1/os-services"] == 1
 
     assert proc.returncode == 0, proc.stderr
     shown = json.loads(proc.stdout)  # only JSON on stdout
