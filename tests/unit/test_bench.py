@@ -21,10 +21,12 @@ from benchlib.clients import Ran, WayRun
 from benchlib.goals import goals
 from benchlib.metrics import (
     LogEntry,
+    busy_seconds,
     by_phase,
     cpu_between,
     done_at,
     metrics,
+    others_cpu,
     ours_cycles,
     poll_items,
 )
@@ -36,7 +38,7 @@ from benchlib.results import (
     load,
     loads,
 )
-from benchlib.runner import WAYS, turn_order
+from benchlib.runner import WAYS, machine_busy, turn_order
 
 UUID = "5d1c0e4e-8a1b-4c2d-9e3f-0a1b2c3d4e5f"
 
@@ -147,6 +149,28 @@ def test_the_last_done_is_read_on_the_monotonic_clock() -> None:
     assert done_at([{"updated_at": None}], offset) is None
 
 
+def test_the_machine_busy_counts_every_state_but_idle_and_io_wait() -> None:
+    stat = (
+        "cpu  700 10 60 7000 1200 0 8 20 0 0\n"
+        "cpu0 350 5 30 3500 600 0 4 10 0 0\n"
+    )
+    # user, nice, system, irq, softirq, steal; not idle 7000 nor iowait.
+    assert busy_seconds(stat, 100) == 7.98
+    # What Nova's process and the clients used is not the others'.
+    assert others_cpu(7.98, 5.0, 1.5) == 1.48
+    # Ticks of 10 ms: a quiet run can read a little under nothing.
+    assert others_cpu(6.49, 5.0, 1.5) == 0.0
+
+
+def test_the_machine_busy_grows_with_what_this_process_spins() -> None:
+    before, cpu = machine_busy(), time.process_time()
+    while time.process_time() - cpu < 0.3:
+        pass
+    # The whole machine: at least what this process used (within a tick
+    # of each reading), whatever else ran.
+    assert machine_busy() - before >= 0.28
+
+
 def test_poll_cycles_are_counted_from_the_first_post() -> None:
     records = "/v2.1/os-migrations"
 
@@ -202,6 +226,8 @@ def test_results_from_before_the_new_figures_load() -> None:
             "done_to_exit_seconds",
             "server_list_seconds_of_each_run",
             "done_to_exit_seconds_of_each_run",
+            "others_cpu_seconds",
+            "others_cpu_seconds_of_each_run",
         ):
             run.pop(key, None)
     # With them: kept as they are, per run and of the median run.
@@ -209,17 +235,24 @@ def test_results_from_before_the_new_figures_load() -> None:
     mine["server_list_seconds"] = 2.1
     mine["server_list_seconds_of_each_run"] = [2.0, 2.1, None][: mine["runs"]]
     mine["done_to_exit_seconds_of_each_run"] = [1.2] * mine["runs"]
+    mine["others_cpu_seconds"] = 0.3
+    mine["others_cpu_seconds_of_each_run"] = [0.3, None, 4.1][: mine["runs"]]
 
     results = loads(json.dumps(document))
 
     assert results.runs[0].server_list_seconds == 2.1
     assert results.runs[0].done_to_exit_seconds is None
     assert results.runs[1].server_list_seconds_of_each_run is None
+    assert results.runs[0].others_cpu_seconds == 0.3
+    assert results.runs[1].others_cpu_seconds_of_each_run is None
     assert json.loads(dumps(results)) == document
     short = json.loads(json.dumps(document))
     short["runs"][0]["done_to_exit_seconds_of_each_run"].append(1.0)
-    with pytest.raises(ResultsError):
-        loads(json.dumps(short))
+    fewer = json.loads(json.dumps(document))
+    fewer["runs"][0]["others_cpu_seconds_of_each_run"].pop()
+    for bad in (short, fewer):
+        with pytest.raises(ResultsError):
+            loads(json.dumps(bad))
 
 
 def test_results_in_another_layout_are_refused() -> None:

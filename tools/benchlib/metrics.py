@@ -226,3 +226,21 @@ def stamp(text: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     return moment.timestamp()
+
+
+def busy_seconds(stat: str, ticks: int) -> float:
+    """The CPU seconds the whole machine has been busy, from the first
+    line of /proc/stat: every state but idle and waiting for I/O (a
+    guest's time is counted in user's), stolen time included."""
+    fields = [int(f) for f in stat.splitlines()[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / ticks
+
+
+def others_cpu(busy: float, nova: float, clients: float) -> float:
+    """The CPU seconds the machine was busy during a run outside Nova's
+    process and the way's clients: the sandbox's Keystone, the bench
+    itself, and anything else that ran beside it. Ticks of 10 ms on each
+    reading make a quiet run's figure a few hundredths either way: never
+    below nothing."""
+    return round(max(0.0, busy - nova - clients), 2)

@@ -28,8 +28,8 @@ def table(results: Results) -> str:
     head = (
         f"{'N':>4} {'way':<20} {'wall s':>8} {'ratio':>6} {'1st POST':>8} "
         f"{'sending':>8} {'after':>6} {'done>end':>8} {'nova cpu':>9} "
-        f"{'requests':>9} {'req/cycle':>10} {'KiB/cycle':>10} {'cpu s':>7} "
-        f"{'rss MiB':>8}"
+        f"{'others':>7} {'requests':>9} {'req/cycle':>10} {'KiB/cycle':>10} "
+        f"{'cpu s':>7} {'rss MiB':>8}"
     )
     lines = [head, "-" * len(head)]
     for run in results.runs:
@@ -40,12 +40,13 @@ def table(results: Results) -> str:
         phase = {p.phase: p.wall_seconds for p in run.phases}
         before, sending, after = (phase.get(name, "-") for name in PHASES)
         done = run.done_to_exit_seconds
+        others = run.others_cpu_seconds
         lines.append(
             f"{run.servers:>4} {run.way:<20} {run.wall_seconds:>8} "
             f"{ratio:>6.2f} {before:>8} {sending:>8} {after:>6} "
             f"{'-' if done is None else done:>8} {run.nova_cpu_seconds:>9} "
-            f"{run.requests:>9} {per:>10g} "
-            f"{size / 1024:>10.1f} {run.client_cpu_seconds:>7} "
+            f"{'-' if others is None else others:>7} {run.requests:>9} "
+            f"{per:>10g} {size / 1024:>10.1f} {run.client_cpu_seconds:>7} "
             f"{run.client_peak_rss_mib:>8}"
         )
     for words, cost in results.startup.items():

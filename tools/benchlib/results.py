@@ -107,6 +107,12 @@ class Run(Counted):
     done_to_exit_seconds: float | None = dataclasses.field(
         default=None, kw_only=True, metadata=OMIT_NONE
     )
+    # The CPU seconds the machine was busy during the run outside Nova's
+    # process and the way's clients (metrics.others_cpu): what else took
+    # the machine meanwhile. None: not measured (results from before).
+    others_cpu_seconds: float | None = dataclasses.field(
+        default=None, kw_only=True, metadata=OMIT_NONE
+    )
 
     @classmethod
     def from_counted(
@@ -116,6 +122,7 @@ class Run(Counted):
         phases: tuple[Phase, ...],
         server_list_seconds: float | None = None,
         done_to_exit_seconds: float | None = None,
+        others_cpu_seconds: float | None = None,
     ) -> Self:
         return cls(
             **shallow(counted),
@@ -123,6 +130,7 @@ class Run(Counted):
             phases=phases,
             server_list_seconds=server_list_seconds,
             done_to_exit_seconds=done_to_exit_seconds,
+            others_cpu_seconds=others_cpu_seconds,
         )
 
 
@@ -144,6 +152,9 @@ class WayResult(Run):
     done_to_exit_seconds_of_each_run: tuple[float | None, ...] | None = (
         dataclasses.field(default=None, kw_only=True, metadata=OMIT_NONE)
     )
+    others_cpu_seconds_of_each_run: tuple[float | None, ...] | None = (
+        dataclasses.field(default=None, kw_only=True, metadata=OMIT_NONE)
+    )
 
     def __post_init__(self) -> None:
         each = (
@@ -153,6 +164,7 @@ class WayResult(Run):
             self.first_request_seconds_of_each_run,
             self.server_list_seconds_of_each_run or (None,) * self.runs,
             self.done_to_exit_seconds_of_each_run or (None,) * self.runs,
+            self.others_cpu_seconds_of_each_run or (None,) * self.runs,
         )
         if any(len(figures) != self.runs for figures in each):
             raise ResultsError(
@@ -179,6 +191,9 @@ class WayResult(Run):
             ),
             done_to_exit_seconds_of_each_run=known(
                 tuple(r.done_to_exit_seconds for r in each)
+            ),
+            others_cpu_seconds_of_each_run=known(
+                tuple(r.others_cpu_seconds for r in each)
             ),
         )
 

@@ -30,7 +30,7 @@ from tests.sandbox import accounts
 from tests.sandbox.client import Sandbox
 
 from .clients import Clients, Ran, WayRun, check, measured
-from .metrics import by_phase, done_at, metrics
+from .metrics import busy_seconds, by_phase, done_at, metrics, others_cpu
 from .report import say
 from .results import FLOOR, OURS, Run, WayResult
 
@@ -257,6 +257,12 @@ def process_cpu(sandbox: Sandbox) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def machine_busy() -> float:
+    """The CPU seconds the machine has been busy since it booted."""
+    stat = Path("/proc/stat").read_text()
+    return busy_seconds(stat, os.sysconf("SC_CLK_TCK"))
+
+
 def measure(servers: int, way: str, bins: Clients, state: Path) -> Run:
     """One run of a way on a new sandbox, verified and counted."""
     # Nova's updated_at (UTC, its wall clock) on the monotonic clock that
@@ -271,23 +277,30 @@ def measure(servers: int, way: str, bins: Clients, state: Path) -> Run:
         listed = server_list(sandbox, bins) if way == OURS else None
         sandbox.reset_requests()
         say(f"{way}, {servers} servers ...")
+        busy = machine_busy()
         with CPUSampler(lambda: process_cpu(sandbox)) as cpu:
             run = RUNNERS[way](sandbox, ids, bins)
+        busy = machine_busy() - busy
         log = sandbox.requests()["log"]
         last_done = done_at(verify(sandbox, ids), offset)
+    nova_cpu = cpu.samples[-1][1] - cpu.samples[0][1]
     result = Run.from_counted(
         metrics(log, run, servers, way),
-        nova_cpu_seconds=round(cpu.samples[-1][1] - cpu.samples[0][1], 2),
+        nova_cpu_seconds=round(nova_cpu, 2),
         phases=by_phase(log, run, cpu.samples),
         server_list_seconds=listed,
         done_to_exit_seconds=(
             None if last_done is None else round(run.done_at - last_done, 2)
         ),
+        others_cpu_seconds=others_cpu(
+            busy, nova_cpu, sum(p.cpu_seconds for p in run.processes)
+        ),
     )
     say(
         f"{way}, {servers} servers: {result.wall_seconds} s, "
         f"{result.requests} requests, last record done "
-        f"{result.done_to_exit_seconds} s before the end"
+        f"{result.done_to_exit_seconds} s before the end, "
+        f"{result.others_cpu_seconds} CPU s of other processes"
     )
     return result
 

@@ -104,6 +104,7 @@ TABLE_HEAD = [
     "Phases, wall s: to the first evacuate / sending / after the last",
     "Last record done to the end, s",
     "Nova CPU s",
+    "Other processes' CPU s, each run",
     "Requests",
     "KiB",
     "Poll cycles",
@@ -142,6 +143,7 @@ def way_row(run: WayResult, mine: WayResult) -> list[str]:
         if run.done_to_exit_seconds is None
         else f"{run.done_to_exit_seconds:g}",
         f"{run.nova_cpu_seconds:g}",
+        others(run),
         str(run.requests),
         f"{run.bytes / 1024:.0f}",
         f"{run.cycles}",
@@ -151,6 +153,13 @@ def way_row(run: WayResult, mine: WayResult) -> list[str]:
         f"{run.client_cpu_seconds:g}",
         f"{run.client_peak_rss_mib:g}",
     ]
+
+
+def others(run: WayResult) -> str:
+    """What else used the machine's CPU during each run (empty: results
+    from before it was measured)."""
+    each = run.others_cpu_seconds_of_each_run or ()
+    return ", ".join("" if s is None else f"{s:g}" for s in each)
 
 
 def phase_walls(run: WayResult) -> str:
