@@ -39,6 +39,7 @@ from benchlib.results import (
     loads,
 )
 from benchlib.runner import WAYS, machine_busy, turn_order
+from machine_speed import spread, windows
 
 UUID = "5d1c0e4e-8a1b-4c2d-9e3f-0a1b2c3d4e5f"
 
@@ -169,6 +170,15 @@ def test_the_machine_busy_grows_with_what_this_process_spins() -> None:
     # The whole machine: at least what this process used (within a tick
     # of each reading), whatever else ran.
     assert machine_busy() - before >= 0.28
+
+
+def test_the_machine_speed_is_the_median_task_of_each_full_window() -> None:
+    # Windows of 1 CPU s: the tasks that fill one, in order; what is
+    # left at the end, under a window, is not one.
+    spent = [0.3, 0.3, 0.5, 0.4, 0.4, 0.4, 0.9]
+    assert windows(spent, 1.0) == [0.3, 0.4]
+    assert round(spread([0.32, 0.40, 0.35]), 4) == 0.25
+    assert spread([0.3]) == 0.0
 
 
 def test_poll_cycles_are_counted_from_the_first_post() -> None:
