@@ -40,12 +40,15 @@ def task() -> Callable[[], int]:
 
 def windows(seconds: Sequence[float], window: float) -> list[float]:
     """The median task time of each full window of `window` CPU seconds."""
-    medians, current = [], []
+    medians: list[float] = []
+    current: list[float] = []
+    filled = 0.0
     for spent in seconds:
         current.append(spent)
-        if sum(current) >= window:
+        filled += spent
+        if filled >= window:
             medians.append(statistics.median(current))
-            current = []
+            current, filled = [], 0.0
     return medians
 
 
