@@ -40,10 +40,13 @@ from osc_evacuate.commands.progress import ProgressLine
 from osc_evacuate.core.errors import EvacuateError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     # The core loads when a command runs, not when OSC lists commands.
     from osc_evacuate.core.api import ComputeAPI
     from osc_evacuate.core.clock import Clock
     from osc_evacuate.core.evacuation import FenceAll
+    from osc_evacuate.core.host_lock import HostLocks
     from osc_evacuate.core.journal import Journal
     from osc_evacuate.core.models import Plan, Report, Request
 
@@ -168,26 +171,61 @@ class JobCommand(OwnParser, Generic[R]):
         api = self.app.client_manager.evacuate
         progress = ProgressLine(self.app.stderr)
         journal = self.journal or Journal(default_directory())
+        dry_run = parsed_args.dry_run
         try:
             request = self.make_request(parsed_args, api)
-            planned = self.plan(parsed_args, api, request, journal)
-            if not planned.rows:
-                # An empty table alone would not say why it is empty.
-                self.app.stderr.write(
-                    f"No servers on {', '.join(planned.sources)}: "
-                    "nothing to do.\n"
+            with self._host_locks(journal) as locks:
+                # Held from before the plan: another run's sends since
+                # would make it stale.
+                locks.take(() if dry_run else self.lock_hosts(parsed_args))
+                planned = self.plan(parsed_args, api, request, journal)
+                if not planned.rows:
+                    # An empty table alone would not say why it is empty.
+                    self.app.stderr.write(
+                        f"No servers on {', '.join(planned.sources)}: "
+                        "nothing to do.\n"
+                    )
+                if dry_run:
+                    self._refused_in_dry_run(
+                        self.refusal(planned, request)
+                        or locks.busy(planned.sources)
+                    )
+                    return Ran(planned)
+                locks.take(planned.sources)
+                _warn_about_capacity(planned)
+                self.confirm(parsed_args, planned)
+                report = self.carry_out(
+                    api, planned, request, progress, journal
                 )
-            if parsed_args.dry_run:
-                self._refused_in_dry_run(self.refusal(planned, request))
-                return Ran(planned)
-            _warn_about_capacity(planned)
-            self.confirm(parsed_args, planned)
-            report = self.carry_out(api, planned, request, progress, journal)
         finally:
             progress.close()
         if report.on_the_wire:
             self._say_on_the_wire(report)
         return Ran(planned, report)
+
+    def lock_hosts(self, parsed_args: argparse.Namespace) -> Sequence[str]:
+        """Hook: the hosts the command line names, held before the plan
+        is read (the plan's own hosts are held once it is read)."""
+        return ()
+
+    def _host_locks(self, journal: Journal) -> HostLocks:
+        """Locks beside the journal (none when it keeps none), for this
+        cloud: its auth URL, region and compute endpoint."""
+        from osc_evacuate.core.host_lock import HostLocks
+
+        config = self.app.client_manager.get_configuration()
+        auth = config.get("auth") or {}
+        cloud = (
+            auth.get("auth_url"),
+            config.get("region_name"),
+            config.get("compute_endpoint_override"),
+        )
+        directory = journal.directory
+        return HostLocks(
+            directory.parent / "hosts" if directory else None,
+            "|".join(str(part) for part in cloud),
+            self.cmd_name or "osc-evacuate",
+        )
 
     def _say_on_the_wire(self, report: Report) -> None:
         """Ctrl-C cut requests short: say which, and what a rerun does."""

@@ -121,6 +121,10 @@ class DrainHost(base.JobCommand["DrainRequest"], command.Lister):
         LOG.debug("drain %s: %s", ", ".join(parsed_args.hosts), request)
         return request
 
+    def lock_hosts(self, parsed_args: argparse.Namespace) -> list[str]:
+        hosts: list[str] = parsed_args.hosts
+        return hosts
+
     def plan(
         self,
         parsed_args: argparse.Namespace,

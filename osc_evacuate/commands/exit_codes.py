@@ -39,7 +39,8 @@ exit codes:
      doing; servers Nova cannot evacuate are reported as skipped; with
      --dry-run, a run would go ahead
   1  an error before any evacuation request (bad option, unknown name,
-     host still up, no room for some servers): nothing was evacuated;
+     host still up, no room for some servers, another run of this tool
+     on this machine working on the host): nothing was evacuated;
      with --dry-run, the plan is printed and a run would refuse
   2  the command line could not be parsed: nothing was evacuated
   3  one or more servers were refused, failed to evacuate or are stuck

@@ -92,6 +92,10 @@ class EvacuateHost(base.Lister):
 
     destination_option = "--target-host"
 
+    def lock_hosts(self, parsed_args: argparse.Namespace) -> list[str]:
+        hosts: list[str] = parsed_args.hosts
+        return hosts
+
     def destination(self, parsed_args: argparse.Namespace) -> str | None:
         target: str | None = parsed_args.target_host
         return target

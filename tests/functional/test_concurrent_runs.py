@@ -1,0 +1,118 @@
+"""Never evacuate one twice: a second run on a host while the first runs.
+
+Nova takes two evacuations of one server that arrive together: its
+evacuate API checks the server's task_state, then saves it without
+making the save conditional (nova/compute/api.py, evacuate:
+``instance.save(expected_task_state=None)``; its other actions pass
+``[None]``). Two runs on one host send the same servers in the same
+order, so a second run started while the first is sending would rebuild
+servers twice. On one machine, the second run refuses (host_lock.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.functional.conftest import RunOpenstack
+from tests.functional.scenario import (
+    NEVER_TWICE,
+    Boot,
+    by_id,
+    check,
+    crash,
+    evacuate_posts,
+    one_line,
+    start_openstack,
+)
+from tests.sandbox.client import Sandbox
+from tests.sandbox.rest import NovaAPI
+
+BUSY = "another osc-evacuate run on this machine"
+
+
+def wait_for_posts(sandbox: Sandbox, count: int) -> None:
+    """Until the sandbox has seen ``count`` evacuate requests (a delayed
+    one is logged when it arrives, before its delay)."""
+    deadline = time.monotonic() + 60
+    while len(evacuate_posts(sandbox)) < count:
+        assert time.monotonic() < deadline, "the first run sent nothing"
+        time.sleep(0.2)
+
+
+@pytest.mark.promise(NEVER_TWICE)
+def test_a_second_run_refuses_while_the_first_is_sending(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    servers = boot_servers(3, host=fresh_host)
+    ids = [s["id"] for s in servers]
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+    # Each evacuate request is held 5 s before Nova sees it: the first
+    # run is still sending while the others run.
+    sandbox.delay_requests(5, method="POST", body_key="evacuate", count=None)
+    first = start_openstack(
+        sandbox, "host", "evacuate", fresh_host, "--wait", "120"
+    )
+    wait_for_posts(sandbox, 1)
+
+    second = run_openstack(
+        "host", "evacuate", fresh_host, "--wait", "120", "-f", "json"
+    )
+    one = run_openstack("server", "evacuate", ids[-1], "-f", "json")
+    dry = run_openstack(
+        "host", "evacuate", fresh_host, "--dry-run", "-f", "json"
+    )
+    out, err = first.communicate(timeout=180)
+
+    assert first.returncode == 0, err
+    rows = by_id(json.loads(out))
+    assert {r["Result"] for r in rows.values()} == {"verified"}
+    for refused in (second, one):
+        check(refused, 1, nova, dict.fromkeys(ids, 1), BUSY)
+        said = one_line(refused.stderr)
+        assert fresh_host in said and "run this again" in said
+    # A dry run prints its plan, and says a run would refuse.
+    assert dry.returncode == 1, dry.stderr
+    assert len(json.loads(dry.stdout)) == 3
+    assert one_line(dry.stderr).startswith(f"A run would refuse: {BUSY}")
+    assert len(evacuate_posts(sandbox)) == 3
+
+
+@pytest.mark.promise(NEVER_TWICE)
+def test_the_host_is_free_again_once_the_run_ends(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    """However it ends: a run killed outright leaves no lock behind."""
+    servers = boot_servers(2, host=fresh_host)
+    ids = [s["id"] for s in servers]
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+    sandbox.delay_requests(8, method="POST", body_key="evacuate", count=1)
+    first = start_openstack(
+        sandbox, "host", "evacuate", fresh_host, "--wait", "120"
+    )
+    wait_for_posts(sandbox, 1)
+    first.kill()
+    first.communicate(timeout=30)
+
+    again = run_openstack(
+        "host", "evacuate", fresh_host, "--wait", "120", "-f", "json"
+    )
+
+    # The killed run's request is still held: the rerun waits for it
+    # (journal.py) and sends the other server; each is evacuated once.
+    rows: Any = check(again, 0, nova, dict.fromkeys(ids, 1))
+    assert {r["Result"] for r in rows} == {"verified"}
+    assert BUSY not in again.stderr
