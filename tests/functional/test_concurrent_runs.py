@@ -12,7 +12,6 @@ servers twice. On one machine, the second run refuses (host_lock.py).
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -29,18 +28,9 @@ from tests.functional.scenario import (
     start_openstack,
 )
 from tests.sandbox.client import Sandbox
-from tests.sandbox.rest import NovaAPI
+from tests.sandbox.rest import NovaAPI, wait_for
 
 BUSY = "another osc-evacuate run on this machine"
-
-
-def wait_for_posts(sandbox: Sandbox, count: int) -> None:
-    """Until the sandbox has seen ``count`` evacuate requests (a delayed
-    one is logged when it arrives, before its delay)."""
-    deadline = time.monotonic() + 60
-    while len(evacuate_posts(sandbox)) < count:
-        assert time.monotonic() < deadline, "the first run sent nothing"
-        time.sleep(0.2)
 
 
 @pytest.mark.promise(NEVER_TWICE)
@@ -61,7 +51,11 @@ def test_a_second_run_refuses_while_the_first_is_sending(
     first = start_openstack(
         sandbox, "host", "evacuate", fresh_host, "--wait", "120"
     )
-    wait_for_posts(sandbox, 1)
+    wait_for(
+        "its first evacuate request",
+        lambda: evacuate_posts(sandbox) or None,
+        60,
+    )
 
     second = run_openstack(
         "host", "evacuate", fresh_host, "--wait", "120", "-f", "json"
@@ -103,7 +97,11 @@ def test_the_host_is_free_again_once_the_run_ends(
     first = start_openstack(
         sandbox, "host", "evacuate", fresh_host, "--wait", "120"
     )
-    wait_for_posts(sandbox, 1)
+    wait_for(
+        "its first evacuate request",
+        lambda: evacuate_posts(sandbox) or None,
+        60,
+    )
     first.kill()
     first.communicate(timeout=30)
 
