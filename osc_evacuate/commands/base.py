@@ -216,7 +216,7 @@ class JobCommand(OwnParser, Generic[R]):
         config = self.app.client_manager.get_configuration()
         auth = config.get("auth") or {}
         cloud = (
-            auth.get("auth_url"),
+            str(auth.get("auth_url")).rstrip("/"),
             config.get("region_name"),
             config.get("compute_endpoint_override"),
         )

@@ -27,6 +27,10 @@ class FakeClientManager:
     def get_configuration(self) -> dict[str, Any]:
         return copy.deepcopy(self._config)
 
+    def set_option(self, name: str, value: Any) -> None:
+        """A setting of OSC's configuration (clouds.yaml, --os-*)."""
+        self._config[name] = value
+
 
 class FakeApp:
     def __init__(

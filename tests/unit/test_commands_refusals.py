@@ -4,12 +4,16 @@ for before it changes anything."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from osc_lib import exceptions
 
 from osc_evacuate.commands.base import EvacuateCommand
 from osc_evacuate.commands.host import EvacuateHost
 from osc_evacuate.commands.server import EvacuateServer
+from osc_evacuate.core.host_lock import HostLocks
+from osc_evacuate.core.journal import Journal
 from tests.unit.command_runs import command
 from tests.unit.fake_app import FakeApp
 from tests.unit.fake_compute import FakeCompute, server
@@ -122,3 +126,29 @@ def test_a_mark_s_place_needs_the_mark() -> None:
     ):
         cmd.run(args)
     assert api.calls["evacuate"] == 0
+
+
+@pytest.mark.parametrize(
+    ("cls", "argv"), [(EvacuateHost, ["c1"]), (EvacuateServer, ["vm-a"])]
+)
+def test_a_host_another_run_holds_is_refused_and_nothing_is_sent(
+    cls: type[EvacuateCommand], argv: list[str], tmp_path: Path
+) -> None:
+    """The lock is the cloud's: the same auth URL, with or without its
+    trailing slash, and region."""
+    api = FakeCompute(server("a"))
+    app = FakeApp(api)
+    app.client_manager.set_option("auth", {"auth_url": "http://ks/v3/"})
+    cmd, args = command(cls, api, argv, app=app)
+    cmd.journal = Journal(tmp_path / "in-flight")
+    cloud = "http://ks/v3|None|None"
+
+    with HostLocks(tmp_path / "hosts", cloud, "host evacuate") as other:
+        other.take(["c1"])
+        with pytest.raises(exceptions.CommandError) as exc:
+            cmd.run(args)
+
+    assert "another osc-evacuate run on this machine" in str(exc.value)
+    assert "working on c1" in str(exc.value)
+    assert api.calls["evacuate"] == 0
+    assert app.stdout.getvalue() == ""
