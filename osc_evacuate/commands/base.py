@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from osc_evacuate.core.api import ComputeAPI
     from osc_evacuate.core.clock import Clock
     from osc_evacuate.core.evacuation import FenceAll
-    from osc_evacuate.core.host_lock import HostLocks
+    from osc_evacuate.core.host_lock import Claim, HostLocks
     from osc_evacuate.core.journal import Journal
     from osc_evacuate.core.models import Plan, Report, Request
 
@@ -166,6 +166,7 @@ class JobCommand(OwnParser, Generic[R]):
     def run_job(self, parsed_args: argparse.Namespace) -> Ran:
         """Plan from the options; then print the plan (--dry-run), or
         confirm and carry it out."""
+        from osc_evacuate.core.host_lock import Claim
         from osc_evacuate.core.journal import Journal, default_directory
 
         api = self.app.client_manager.evacuate
@@ -177,7 +178,8 @@ class JobCommand(OwnParser, Generic[R]):
             with self._host_locks(journal) as locks:
                 # Held from before the plan: another run's sends since
                 # would make it stale.
-                locks.take(() if dry_run else self.lock_hosts(parsed_args))
+                if not dry_run:
+                    locks.take(Claim(tuple(self.lock_hosts(parsed_args))))
                 planned = self.plan(parsed_args, api, request, journal)
                 if not planned.rows:
                     # An empty table alone would not say why it is empty.
@@ -188,10 +190,10 @@ class JobCommand(OwnParser, Generic[R]):
                 if dry_run:
                     self._refused_in_dry_run(
                         self.refusal(planned, request)
-                        or locks.busy(planned.sources)
+                        or locks.busy(self.claim(planned))
                     )
                     return Ran(planned)
-                locks.take(planned.sources)
+                locks.take(self.claim(planned))
                 _warn_about_capacity(planned)
                 self.confirm(parsed_args, planned)
                 report = self.carry_out(
@@ -205,8 +207,15 @@ class JobCommand(OwnParser, Generic[R]):
 
     def lock_hosts(self, parsed_args: argparse.Namespace) -> Sequence[str]:
         """Hook: the hosts the command line names, held before the plan
-        is read (the plan's own hosts are held once it is read)."""
+        is read (the plan's claim is held once it is read)."""
         return ()
+
+    def claim(self, plan: Plan) -> Claim:
+        """Hook: what a run of the plan holds on this machine: its hosts,
+        each for this run alone (host_lock.py)."""
+        from osc_evacuate.core.host_lock import Claim
+
+        return Claim(plan.sources)
 
     def _host_locks(self, journal: Journal) -> HostLocks:
         """Locks beside the journal (none when it keeps none), for this

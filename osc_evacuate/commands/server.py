@@ -23,6 +23,7 @@ from osc_evacuate.core.errors import ComputeAPIError
 
 if TYPE_CHECKING:
     from osc_evacuate.core.api import ComputeAPI
+    from osc_evacuate.core.host_lock import Claim
     from osc_evacuate.core.journal import Journal
     from osc_evacuate.core.models import (
         Plan,
@@ -93,6 +94,14 @@ class EvacuateServer(base.ShowOne):
     def password(self, parsed_args: argparse.Namespace) -> str | None:
         secret: options.Secret | None = parsed_args.password
         return secret
+
+    def claim(self, plan: Plan) -> Claim:
+        """Its host shared, so that runs for its other servers go on
+        beside this one; the server for this run alone."""
+        from osc_evacuate.core.host_lock import Claim
+
+        servers = tuple(r.id for r in plan.rows)
+        return Claim(plan.sources, servers, shared=True)
 
     def plan(
         self,

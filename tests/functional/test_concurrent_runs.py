@@ -114,3 +114,39 @@ def test_the_host_is_free_again_once_the_run_ends(
     rows: Any = check(again, 0, nova, dict.fromkeys(ids, 1))
     assert {r["Result"] for r in rows} == {"verified"}
     assert BUSY not in again.stderr
+
+
+@pytest.mark.promise(NEVER_TWICE)
+def test_runs_for_two_servers_of_a_host_go_on_side_by_side(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    """server evacuate, one shell per server: each goes ahead; a second
+    run for a server whose run is under way refuses."""
+    servers = boot_servers(2, host=fresh_host)
+    ids = [s["id"] for s in servers]
+    crash(sandbox, fresh_host)
+    sandbox.reset_requests()
+    sandbox.delay_requests(5, method="POST", body_key="evacuate", count=None)
+    runs = [
+        start_openstack(sandbox, "server", "evacuate", sid, "--wait", "120")
+        for sid in ids
+    ]
+    wait_for(
+        "both evacuate requests",
+        lambda: len(evacuate_posts(sandbox)) == 2 or None,
+        60,
+    )
+
+    again = run_openstack("server", "evacuate", ids[0], "-f", "json")
+    answers = [run.communicate(timeout=180) for run in runs]
+
+    for run, (out, err) in zip(runs, answers, strict=True):
+        assert run.returncode == 0, err
+        assert json.loads(out)["Result"] == "verified"
+    check(again, 1, nova, dict.fromkeys(ids, 1), BUSY)
+    assert f"working on server {ids[0]}" in again.stderr
+    assert len(evacuate_posts(sandbox)) == 2

@@ -12,7 +12,7 @@ from osc_lib import exceptions
 from osc_evacuate.commands.base import EvacuateCommand
 from osc_evacuate.commands.host import EvacuateHost
 from osc_evacuate.commands.server import EvacuateServer
-from osc_evacuate.core.host_lock import HostLocks
+from osc_evacuate.core.host_lock import Claim, HostLocks
 from osc_evacuate.core.journal import Journal
 from tests.unit.command_runs import command
 from tests.unit.fake_app import FakeApp
@@ -144,11 +144,11 @@ def test_a_host_another_run_holds_is_refused_and_nothing_is_sent(
     cloud = "http://ks/v3|None|None"
 
     with HostLocks(tmp_path / "hosts", cloud, "host evacuate") as other:
-        other.take(["c1"])
+        other.take(Claim(("c1",)))
         with pytest.raises(exceptions.CommandError) as exc:
             cmd.run(args)
 
     assert "another osc-evacuate run on this machine" in str(exc.value)
-    assert "working on c1" in str(exc.value)
+    assert "working on host c1" in str(exc.value)
     assert api.calls["evacuate"] == 0
     assert app.stdout.getvalue() == ""
