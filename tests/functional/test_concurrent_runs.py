@@ -33,6 +33,27 @@ from tests.sandbox.rest import NovaAPI, wait_for
 BUSY = "another osc-evacuate run on this machine"
 
 
+def failed_host_with_slow_sends(
+    sandbox: Sandbox, boot: Boot, host: str, count: int, hold: int | None
+) -> list[str]:
+    """``count`` servers on a crashed host; the next ``hold`` evacuate
+    requests (None: every one) held 5 s before Nova sees them, so that
+    a run is still sending while another starts. Their IDs."""
+    ids = [s["id"] for s in boot(count, host=host)]
+    crash(sandbox, host)
+    sandbox.reset_requests()
+    sandbox.delay_requests(5, method="POST", body_key="evacuate", count=hold)
+    return ids
+
+
+def wait_for_posts(sandbox: Sandbox, count: int) -> None:
+    wait_for(
+        f"{count} evacuate request(s)",
+        lambda: len(evacuate_posts(sandbox)) >= count or None,
+        60,
+    )
+
+
 @pytest.mark.promise(NEVER_TWICE)
 def test_a_second_run_refuses_while_the_first_is_sending(
     sandbox: Sandbox,
@@ -41,21 +62,13 @@ def test_a_second_run_refuses_while_the_first_is_sending(
     boot_servers: Boot,
     run_openstack: RunOpenstack,
 ) -> None:
-    servers = boot_servers(3, host=fresh_host)
-    ids = [s["id"] for s in servers]
-    crash(sandbox, fresh_host)
-    sandbox.reset_requests()
-    # Each evacuate request is held 5 s before Nova sees it: the first
-    # run is still sending while the others run.
-    sandbox.delay_requests(5, method="POST", body_key="evacuate", count=None)
+    ids = failed_host_with_slow_sends(
+        sandbox, boot_servers, fresh_host, 3, None
+    )
     first = start_openstack(
         sandbox, "host", "evacuate", fresh_host, "--wait", "120"
     )
-    wait_for(
-        "its first evacuate request",
-        lambda: evacuate_posts(sandbox) or None,
-        60,
-    )
+    wait_for_posts(sandbox, 1)
 
     second = run_openstack(
         "host", "evacuate", fresh_host, "--wait", "120", "-f", "json"
@@ -89,19 +102,11 @@ def test_the_host_is_free_again_once_the_run_ends(
     run_openstack: RunOpenstack,
 ) -> None:
     """However it ends: a run killed outright leaves no lock behind."""
-    servers = boot_servers(2, host=fresh_host)
-    ids = [s["id"] for s in servers]
-    crash(sandbox, fresh_host)
-    sandbox.reset_requests()
-    sandbox.delay_requests(8, method="POST", body_key="evacuate", count=1)
+    ids = failed_host_with_slow_sends(sandbox, boot_servers, fresh_host, 2, 1)
     first = start_openstack(
         sandbox, "host", "evacuate", fresh_host, "--wait", "120"
     )
-    wait_for(
-        "its first evacuate request",
-        lambda: evacuate_posts(sandbox) or None,
-        60,
-    )
+    wait_for_posts(sandbox, 1)
     first.kill()
     first.communicate(timeout=30)
 
@@ -126,20 +131,14 @@ def test_runs_for_two_servers_of_a_host_go_on_side_by_side(
 ) -> None:
     """server evacuate, one shell per server: each goes ahead; a second
     run for a server whose run is under way refuses."""
-    servers = boot_servers(2, host=fresh_host)
-    ids = [s["id"] for s in servers]
-    crash(sandbox, fresh_host)
-    sandbox.reset_requests()
-    sandbox.delay_requests(5, method="POST", body_key="evacuate", count=None)
+    ids = failed_host_with_slow_sends(
+        sandbox, boot_servers, fresh_host, 2, None
+    )
     runs = [
         start_openstack(sandbox, "server", "evacuate", sid, "--wait", "120")
         for sid in ids
     ]
-    wait_for(
-        "both evacuate requests",
-        lambda: len(evacuate_posts(sandbox)) == 2 or None,
-        60,
-    )
+    wait_for_posts(sandbox, 2)
 
     again = run_openstack("server", "evacuate", ids[0], "-f", "json")
     answers = [run.communicate(timeout=180) for run in runs]
