@@ -27,7 +27,7 @@ from tests.functional.scenario import (
     one_line,
     start_openstack,
 )
-from tests.sandbox.client import Sandbox
+from tests.sandbox.client import EVACUATE_POSTS, Sandbox
 from tests.sandbox.rest import NovaAPI, wait_for
 
 BUSY = "another osc-evacuate run on this machine"
@@ -42,7 +42,7 @@ def failed_host_with_slow_sends(
     ids = [s["id"] for s in boot(count, host=host)]
     crash(sandbox, host)
     sandbox.reset_requests()
-    sandbox.delay_requests(5, method="POST", body_key="evacuate", count=hold)
+    sandbox.delay_requests(5, **{**EVACUATE_POSTS, "count": hold})
     return ids
 
 
