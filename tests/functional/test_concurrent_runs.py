@@ -31,6 +31,7 @@ from tests.sandbox.client import EVACUATE_POSTS, Sandbox
 from tests.sandbox.rest import NovaAPI, wait_for
 
 BUSY = "another osc-evacuate run on this machine"
+LIVE = "live-migration"
 
 
 def failed_host_with_slow_sends(
@@ -44,6 +45,11 @@ def failed_host_with_slow_sends(
     sandbox.reset_requests()
     sandbox.delay_requests(5, **{**EVACUATE_POSTS, "count": hold})
     return ids
+
+
+def live_moves(nova: NovaAPI, host: str) -> list[dict[str, Any]]:
+    """The live migrations' records from the host."""
+    return nova.migrations(source_compute=host, migration_type=LIVE)
 
 
 def wait_for_posts(sandbox: Sandbox, count: int) -> None:
@@ -149,3 +155,33 @@ def test_runs_for_two_servers_of_a_host_go_on_side_by_side(
     check(again, 1, nova, dict.fromkeys(ids, 1), BUSY)
     assert f"working on server {ids[0]}" in again.stderr
     assert len(evacuate_posts(sandbox)) == 2
+
+
+@pytest.mark.promise(NEVER_TWICE)
+def test_a_second_drain_refuses_while_the_first_moves_the_servers(
+    sandbox: Sandbox,
+    nova: NovaAPI,
+    fresh_host: str,
+    boot_servers: Boot,
+    run_openstack: RunOpenstack,
+) -> None:
+    ids = [s["id"] for s in boot_servers(2, host=fresh_host)]
+    # Each live migration from the host stays running 6 s.
+    sandbox.slow_live_migration(6, host=fresh_host)
+    first = start_openstack(sandbox, "host", "drain", fresh_host, "--wait")
+    wait_for(
+        "a live migration under way",
+        lambda: live_moves(nova, fresh_host) or None,
+        60,
+    )
+
+    second = run_openstack("host", "drain", fresh_host, "--wait", "-f", "json")
+    out, err = first.communicate(timeout=180)
+
+    assert first.returncode == 0, err
+    assert {r["Result"] for r in json.loads(out)} == {"verified"}
+    assert (second.returncode, second.stdout) == (1, "")
+    said = one_line(second.stderr)
+    assert BUSY in said and f"working on host {fresh_host}" in said
+    moved = [m["instance_uuid"] for m in live_moves(nova, fresh_host)]
+    assert sorted(moved) == sorted(ids)
